@@ -1,0 +1,1 @@
+"""The ``dcs`` command line: the only place that configures logging and prints."""

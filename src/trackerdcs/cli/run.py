@@ -1,0 +1,153 @@
+"""Commands that run things: ``dcs up``, ``dcs device run``, ``dcs broker``, ``dcs config``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from trackerdcs.cli.common import (
+    broker_or_exit,
+    common_options,
+    fail,
+    run_async,
+    setup_logging,
+    stand_or_exit,
+)
+from trackerdcs.devices.clock import SystemClock
+from trackerdcs.devices.registry import create_device
+from trackerdcs.services.broker import BrokerError
+from trackerdcs.services.device_service import DeviceService
+from trackerdcs.services.embedded_broker import serve
+from trackerdcs.services.mqtt import BrokerSettings
+from trackerdcs.services.stack import StackInfo, StackOptions, run_stack
+from trackerdcs.services.stand import default_stand_text
+
+log = logging.getLogger(__name__)
+DEFAULT_DATA = Path.home() / ".local/share/trackerdcs"
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(up)
+    cli.add_command(device)
+    cli.add_command(broker)
+    cli.add_command(config)
+
+
+@click.command()
+@common_options
+@click.option("--mqtt-port", default=1883, show_default=True, help="Port of the broker dcs up starts.")
+@click.option(
+    "--broker-kind",
+    type=click.Choice(["auto", "mosquitto", "embedded"]),
+    default="auto",
+    show_default=True,
+    help="Which broker to start when the stand names none.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DATA,
+    envvar="DCS_DATA_DIR",
+    show_default=True,
+    help="Where the broker keeps its persistent state.",
+)
+def up(
+    config: Path | None,
+    broker_url: str | None,
+    verbose: int,
+    quiet: int,
+    mqtt_port: int,
+    broker_kind: str,
+    data_dir: Path,
+) -> None:
+    """Run the stand: a broker and every device service. Ctrl-C stops it all."""
+    setup_logging(verbose, quiet)
+    stand = stand_or_exit(config)
+    if broker_url:
+        stand.broker.url = broker_url
+    options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind)
+    try:
+        run_async(run_stack(options, _banner))
+    except BrokerError as exc:
+        raise fail(str(exc)) from None
+    except TimeoutError:
+        raise fail("not every device came online in time; see the log above", 1) from None
+    click.echo("dcs up: stopped", err=True)
+
+
+def _banner(info: StackInfo) -> None:
+    console = Console(stderr=False, soft_wrap=True)
+    b = info.broker
+    console.print(
+        f"[bold green]Stand is up[/]: {len(info.devices)} devices online in "
+        f"{info.seconds_to_online:.2f} s ({', '.join(info.devices)})"
+    )
+    console.print(f"  broker  {b.url} ({info.broker_kind})")
+    console.print("Try, in another terminal:")
+    console.print(f"  mosquitto_sub -h {b.host} -p {b.port} -t '/#' -v")
+    console.print(f"  mosquitto_pub -h {b.host} -p {b.port} -t /hv/cmd/setv/0 -m 100.")
+    console.print(f"  mosquitto_pub -h {b.host} -p {b.port} -t /hv/cmd/switch/0 -m on")
+    console.print(f"  .venv/bin/dcs watch --broker {b.url}")
+    console.print(f"  .venv/bin/dcs switch lv 0 on --broker {b.url}")
+    console.print("Press Ctrl-C to stop.")
+
+
+@click.group()
+def device() -> None:
+    """Run a single device service."""
+
+
+@device.command("run")
+@click.argument("name")
+@common_options
+@click.option("--buffer", type=click.IntRange(min=1), help="Samples kept while the broker is away.")
+def device_run(
+    name: str, config: Path | None, broker_url: str | None, verbose: int, quiet: int, buffer: int | None
+) -> None:
+    """Run the service of device NAME from the stand file (what a container runs)."""
+    setup_logging(verbose, quiet)
+    stand = stand_or_exit(config)
+    settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
+    try:
+        dev = create_device(stand.device(name), SystemClock())
+    except Exception as exc:  # a driver that cannot start names its problem
+        raise fail(f"{stand.source}: device {name}: {exc}") from None
+    service = DeviceService(dev, settings, buffer=buffer or stand.broker.buffer)
+    log.info("device %s (%s, %s) using broker %s", name, dev.config.kind, dev.config.driver, settings.url)
+    run_async(service.run())
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1883, show_default=True)
+@click.option("-v", "--verbose", count=True)
+@click.option("-q", "--quiet", count=True)
+def broker(host: str, port: int, verbose: int, quiet: int) -> None:
+    """Run the embedded MQTT broker (amqtt): for demos without mosquitto."""
+    setup_logging(verbose, quiet)
+    run_async(serve(host, port, asyncio.Event()))
+
+
+@click.group()
+def config() -> None:
+    """Check or print stand files."""
+
+
+@config.command("check")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def config_check(path: Path) -> None:
+    """Validate a stand file and list its devices."""
+    stand = stand_or_exit(path)
+    for dev in stand.devices:
+        click.echo(f"{dev.name}: {dev.kind}, driver {dev.driver}, {dev.channels} channel(s)")
+    click.echo(f"{path}: OK")
+
+
+@config.command("default")
+def config_default() -> None:
+    """Print the default stand file, to start your own from it."""
+    click.echo(default_stand_text(), nl=False)

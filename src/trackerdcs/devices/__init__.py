@@ -1,0 +1,1 @@
+"""Device models, simulators and (later) hardware drivers. No MQTT, no database."""

@@ -1,0 +1,1 @@
+"""Simulated instruments that behave like the hardware, with steerable parameters."""

@@ -1,0 +1,1 @@
+"""Services: the device service, the broker and the stack runner. They speak MQTT."""

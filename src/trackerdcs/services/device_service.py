@@ -1,0 +1,166 @@
+"""The one service that puts any device on the MQTT bus.
+
+It samples the device, publishes its retained status (at once on a change of state,
+otherwise at the period), answers every command, and keeps running through broker
+restarts: it reconnects with backoff and sends what it sampled in the meantime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+import aiomqtt
+from aiomqtt import Will
+from paho.mqtt.properties import Properties
+
+from trackerdcs.contract.payloads import OFFLINE, ONLINE, Reply, dumps, stamp_status
+from trackerdcs.contract.topics import DeviceTopics
+from trackerdcs.devices.base import Device, Sample
+from trackerdcs.services.commands import REBIRTH, CommandHandler, payload_bytes
+from trackerdcs.services.device_io import DeviceIO
+from trackerdcs.services.mqtt import BrokerSettings, client_id, is_v5, publish_properties, session
+from trackerdcs.services.outbox import Outbox, Outgoing
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0
+
+
+class DeviceService:
+    """Runs one device until cancelled."""
+
+    def __init__(
+        self,
+        device: Device,
+        broker: BrokerSettings,
+        *,
+        buffer: int = 10_000,
+        poll: float | None = None,
+        io_timeout: float = 5.0,
+    ) -> None:
+        self.device = device
+        self.broker = broker
+        self.topics = DeviceTopics(device.name)
+        self.io = DeviceIO(device.name, io_timeout)
+        self.outbox = Outbox(buffer)
+        self.poll = poll if poll is not None else min(device.config.period, 0.25)
+        self.commands = CommandHandler(device, self.io, device.clock.time, self._rebirth)
+        self.seq = 0
+        self.connected = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._last_key: tuple[object, ...] | None = None
+        self._last_publish = float("-inf")
+        self._last_sample: Sample | None = None
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._sample_loop())
+                tasks.create_task(self._connection_loop())
+        finally:
+            self.io.close()
+            self.device.close()
+
+    # -- sampling (runs whether or not the broker is reachable) -------------------------
+    async def _sample_loop(self) -> None:
+        while True:
+            await self._sample_once()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def _sample_once(self, force: bool = False) -> None:
+        try:
+            sample = await self.io.call(self.device.read)
+        except Exception:
+            log.exception("%s: reading the device failed", self.device.name)
+            return
+        now = self.device.clock.monotonic()
+        due = now - self._last_publish >= self.device.config.period
+        if force or due or sample.key != self._last_key:
+            self._publish_status(sample, now)
+
+    def _publish_status(self, sample: Sample, now: float) -> None:
+        payload = dumps(stamp_status(sample.body, sample.ts, self.seq))
+        self.seq += 1
+        self._last_key, self._last_publish, self._last_sample = sample.key, now, sample
+        self.outbox.put(Outgoing(self.topics.status, payload))
+
+    async def _rebirth(self) -> None:
+        self.outbox.put(Outgoing(self.topics.meta, self.device.meta().model_dump_json()))
+        await self._sample_once(force=True)
+
+    # -- connection ----------------------------------------------------------------
+    async def _connection_loop(self) -> None:
+        delay = BACKOFF_MIN
+        while True:
+            try:
+                await self._connected_session()
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                log.warning(
+                    "%s: broker %s: %s; retrying in %.1f s", self.device.name, self.broker.url, exc, delay
+                )
+            else:
+                delay = BACKOFF_MIN
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _connected_session(self) -> None:
+        will = Will(self.topics.availability, OFFLINE, qos=1, retain=True)
+        async with session(self.broker, client_id(self.device.name), will=will) as client:
+            await client.subscribe(self.topics.cmd_filter, qos=1)
+            await client.subscribe(self.topics.sim_filter, qos=1)
+            await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
+            await self._rebirth()
+            self.connected.set()
+            log.info("%s: online on %s", self.device.name, self.broker.url)
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(self._send_loop(client))
+                    tasks.create_task(self._receive_loop(client))
+            except* aiomqtt.MqttError as group:
+                raise group.exceptions[0] from None
+            finally:
+                self.connected.clear()
+                await _say_offline(client, self.topics.availability)
+
+    async def _send_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            item = await self.outbox.peek()
+            await client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+            self.outbox.done(item)
+
+    async def _receive_loop(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            reply = await self.commands.handle(message.topic.value, payload_bytes(message.payload))
+            await self._send_reply(client, reply, message.properties)
+            self._wake.set()
+
+    async def _send_reply(self, client: aiomqtt.Client, reply: Reply, request: Properties | None) -> None:
+        body = reply.model_dump_json()
+        await client.publish(self.topics.reply, body, qos=1)
+        response_topic = getattr(request, "ResponseTopic", None) if request else None
+        if response_topic and self._answerable(response_topic) and is_v5(client):
+            props = publish_properties()
+            correlation = getattr(request, "CorrelationData", None)
+            if correlation is not None:
+                props.CorrelationData = correlation
+            await client.publish(response_topic, body, qos=1, properties=props)
+
+    def _answerable(self, topic: str) -> bool:
+        """Refuse response topics with wildcards or inside our own command tree."""
+        own = (self.topics.cmd_filter[:-1], self.topics.sim_filter[:-1])
+        return "+" not in topic and "#" not in topic and not topic.startswith(own)
+
+
+async def _say_offline(client: aiomqtt.Client, topic: str) -> None:
+    """On a clean stop, say offline ourselves (the will covers only unclean ones)."""
+    with contextlib.suppress(aiomqtt.MqttError, TimeoutError, asyncio.CancelledError):
+        await asyncio.shield(client.publish(topic, OFFLINE, qos=1, retain=True, timeout=1.0))
+
+
+__all__ = ["REBIRTH", "DeviceService"]

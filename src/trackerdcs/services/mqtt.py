@@ -1,0 +1,165 @@
+"""Broker settings and MQTT sessions, shared by every service and the operator CLI.
+
+Clients speak MQTT v5 (for response-topic/correlation-data replies) and fall back to
+3.1.1 when the broker refuses v5, as the embedded amqtt broker does.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiomqtt
+import paho.mqtt.client as mqtt
+from aiomqtt import ProtocolVersion, Will
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+Protocol = Literal["auto", "5", "3.1.1"]
+DEFAULT_PORT = 1883
+DEFAULT_TLS_PORT = 8883
+SESSION_EXPIRY = 7 * 24 * 3600  # s a persistent session outlives its client
+QUEUE_LIMIT = 10_000
+V5_PROBE_TIMEOUT = 3.0  # bounded queues in both directions: overflow is an error, not a loss
+
+
+class BrokerUrlError(ValueError):
+    """A broker URL that cannot be used."""
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where and how to reach the broker."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    protocol: Protocol = "auto"
+
+    @classmethod
+    def from_url(cls, url: str) -> BrokerSettings:
+        """Parse ``mqtt://[user[:password]@]host[:port][?protocol=5|3.1.1]`` (``mqtts://`` for TLS)."""
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise BrokerUrlError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+        tls = parts.scheme == "mqtts"
+        try:
+            port = parts.port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
+        except ValueError as exc:
+            raise BrokerUrlError(f"broker URL {url!r}: {exc}") from None
+        if not parts.hostname:
+            raise BrokerUrlError(f"broker URL {url!r}: no host")
+        protocol = parse_qs(parts.query).get("protocol", ["auto"])[-1]
+        if protocol not in ("auto", "5", "3.1.1"):
+            raise BrokerUrlError(f"broker URL {url!r}: protocol must be 5, 3.1.1 or auto")
+        return cls(
+            protocol=protocol,  # type: ignore[arg-type]  # checked just above
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL without credentials, for messages."""
+        query = "" if self.protocol == "auto" else f"?protocol={self.protocol}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}{query}"
+
+    def with_credentials(self, username: str | None, password: str | None) -> BrokerSettings:
+        return replace(self, username=username or self.username, password=password or self.password)
+
+
+def client_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _tls_context(settings: BrokerSettings) -> ssl.SSLContext | None:
+    if not settings.tls:
+        return None
+    context = ssl.create_default_context(cafile=settings.ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _protocols(settings: BrokerSettings) -> list[ProtocolVersion]:
+    if settings.protocol == "5":
+        return [ProtocolVersion.V5]
+    if settings.protocol == "3.1.1":
+        return [ProtocolVersion.V311]
+    return [ProtocolVersion.V5, ProtocolVersion.V311]
+
+
+def _connect_properties(persistent: bool) -> Properties | None:
+    """A v5 persistent session needs an expiry, or it ends with the connection."""
+    if not persistent:
+        return None
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = SESSION_EXPIRY
+    return props
+
+
+@asynccontextmanager
+async def session(
+    settings: BrokerSettings,
+    identifier: str,
+    *,
+    will: Will | None = None,
+    persistent: bool = False,
+    timeout: float = 10.0,
+) -> AsyncIterator[aiomqtt.Client]:
+    """Open one connection to the broker, negotiating the protocol version."""
+    protocols = _protocols(settings)
+    for attempt, protocol in enumerate(protocols, start=1):
+        v5 = protocol is ProtocolVersion.V5
+        client = aiomqtt.Client(
+            settings.host,
+            settings.port,
+            username=settings.username,
+            password=settings.password,
+            identifier=identifier,
+            protocol=protocol,
+            will=will,
+            clean_session=None if v5 else not persistent,
+            clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=_connect_properties(persistent) if v5 else None,
+            timeout=min(timeout, V5_PROBE_TIMEOUT) if attempt < len(protocols) else timeout,
+            keepalive=10,
+            tls_context=_tls_context(settings),
+            max_queued_incoming_messages=QUEUE_LIMIT,
+            max_queued_outgoing_messages=QUEUE_LIMIT,
+        )
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(client)
+            except aiomqtt.MqttError as exc:
+                # Brokers without v5 answer it in different ways (amqtt refuses it, or
+                # chokes on a v5 will and times out): any failure means try 3.1.1.
+                if attempt < len(protocols):
+                    log.debug("%s: MQTT v5 failed (%s), trying 3.1.1", settings.url, exc)
+                    continue
+                raise
+            yield client
+            return
+
+
+def is_v5(client: aiomqtt.Client) -> bool:
+    """Whether this connection speaks MQTT v5 (so replies may use response topics)."""
+    return bool(client._client.protocol == mqtt.MQTTv5)  # aiomqtt exposes no getter
+
+
+def publish_properties() -> Properties:
+    """Empty MQTT v5 PUBLISH properties (paho's constructor is untyped)."""
+    return Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]

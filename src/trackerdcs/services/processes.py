@@ -1,0 +1,70 @@
+"""Child processes of the stack: started, watched, restarted, and always stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import signal
+import sys
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+RESTART_MIN, RESTART_MAX = 0.5, 10.0
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the child gets SIGTERM if the stack itself is killed, so none is left behind."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def spawn(argv: list[str]) -> asyncio.subprocess.Process:
+    """Start a child in its own process group, so Ctrl-C reaches only the stack,
+    which then stops the children in order (devices first, broker last)."""
+    return await asyncio.create_subprocess_exec(*argv, start_new_session=True, preexec_fn=_die_with_parent)
+
+
+async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        log.warning("%s did not stop in %.0f s: killing it", name, grace)
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+class Supervised:
+    """A child that is restarted with backoff whenever it exits on its own."""
+
+    def __init__(self, name: str, argv: list[str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+
+    async def run(self) -> None:
+        delay = RESTART_MIN
+        try:
+            while True:
+                self.process = await spawn(self.argv)
+                started = asyncio.get_running_loop().time()
+                code = await self.process.wait()
+                if asyncio.get_running_loop().time() - started > 30:
+                    delay = RESTART_MIN
+                self.restarts += 1
+                log.error("%s exited with code %s; restarting in %.1f s", self.name, code, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESTART_MAX)
+        finally:
+            if self.process is not None:
+                await asyncio.shield(stop(self.process, self.name))
