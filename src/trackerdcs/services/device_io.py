@@ -31,7 +31,8 @@ class DeviceIO:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see gh-86296
+                return await future
         except TimeoutError:
             raise DeviceTimeout(f"no answer within {self.timeout:g} s") from None
 

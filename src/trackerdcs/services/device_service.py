@@ -70,7 +70,8 @@ class DeviceService:
             await self._sample_once()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
 
     async def _sample_once(self, force: bool = False) -> None:
         try:
@@ -133,12 +134,14 @@ class DeviceService:
             item = await self.outbox.peek()
             await client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
             self.outbox.done(item)
+            _raise_if_cancelling()
 
     async def _receive_loop(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             reply = await self.commands.handle(message.topic.value, payload_bytes(message.payload))
             await self._send_reply(client, reply, message.properties)
             self._wake.set()
+            _raise_if_cancelling()
 
     async def _send_reply(self, client: aiomqtt.Client, reply: Reply, request: Properties | None) -> None:
         body = reply.model_dump_json()
@@ -155,6 +158,14 @@ class DeviceService:
         """Refuse response topics with wildcards or inside our own command tree."""
         own = (self.topics.cmd_filter[:-1], self.topics.sim_filter[:-1])
         return "+" not in topic and "#" not in topic and not topic.startswith(own)
+
+
+def _raise_if_cancelling() -> None:
+    """Python 3.11's asyncio.wait_for, which aiomqtt's publish uses, can swallow a
+    cancellation that races with the PUBACK (gh-86296); honour it here instead."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _say_offline(client: aiomqtt.Client, topic: str) -> None:

@@ -127,7 +127,8 @@ async def snapshot(broker: BrokerSettings, timeout: float = 3.0) -> dict[str, De
         deadline = loop.time() + timeout
         while (remaining := deadline - loop.time()) > 0:
             try:
-                message = await asyncio.wait_for(anext(messages), min(QUIET, remaining))
+                async with asyncio.timeout(min(QUIET, remaining)):
+                    message = await anext(messages)
             except TimeoutError:
                 break
             _apply(views, message)

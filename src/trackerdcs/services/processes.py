@@ -35,7 +35,8 @@ async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.
     with contextlib.suppress(ProcessLookupError):
         process.terminate()
     try:
-        await asyncio.wait_for(process.wait(), grace)
+        async with asyncio.timeout(grace):
+            await process.wait()
     except TimeoutError:
         log.warning("%s did not stop in %.0f s: killing it", name, grace)
         with contextlib.suppress(ProcessLookupError):

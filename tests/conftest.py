@@ -1,0 +1,28 @@
+"""Fixtures that start real services on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import BrokerProcess
+
+
+@pytest.fixture(params=["mosquitto", "embedded"])
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerProcess]:
+    """A real broker: every test using it runs against mosquitto and the embedded amqtt."""
+    process = BrokerProcess(request.param, tmp_path / "broker")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[BrokerProcess]:
+    """A real mosquitto, started with the configuration `dcs up` generates."""
+    process = BrokerProcess("mosquitto", tmp_path / "mosquitto")
+    process.start()
+    yield process
+    process.stop()
