@@ -113,21 +113,25 @@ class DeviceService:
     async def _connected_session(self) -> None:
         will = Will(self.topics.availability, OFFLINE, qos=1, retain=True)
         async with session(self.broker, client_id(self.device.name), will=will) as client:
-            await client.subscribe(self.topics.cmd_filter, qos=1)
-            await client.subscribe(self.topics.sim_filter, qos=1)
-            await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
-            await self._rebirth()
-            self.connected.set()
-            log.info("%s: online on %s", self.device.name, self.broker.url)
             try:
+                await self._announce(client)
                 async with asyncio.TaskGroup() as tasks:
                     tasks.create_task(self._send_loop(client))
                     tasks.create_task(self._receive_loop(client))
             except* aiomqtt.MqttError as group:
                 raise group.exceptions[0] from None
             finally:
+                # However we leave, say offline: a clean disconnect discards the will.
                 self.connected.clear()
                 await _say_offline(client, self.topics.availability)
+
+    async def _announce(self, client: aiomqtt.Client) -> None:
+        await client.subscribe(self.topics.cmd_filter, qos=1)
+        await client.subscribe(self.topics.sim_filter, qos=1)
+        await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
+        await self._rebirth()
+        self.connected.set()
+        log.info("%s: online on %s", self.device.name, self.broker.url)
 
     async def _send_loop(self, client: aiomqtt.Client) -> None:
         while True:
