@@ -64,8 +64,9 @@ class BrokerProcess:
 
     @property
     def settings(self) -> BrokerSettings:
-        protocol = "3.1.1" if self.kind == "embedded" else "auto"
-        return BrokerSettings("127.0.0.1", self.port, protocol=protocol)
+        if self.kind == "embedded":
+            return BrokerSettings("127.0.0.1", self.port, protocol="3.1.1")
+        return BrokerSettings("127.0.0.1", self.port)
 
     @property
     def url(self) -> str:
