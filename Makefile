@@ -39,7 +39,7 @@ check: lint typecheck test
 
 ## bench: the benchmarks (figures go in the README)
 bench: $(STAMP) services
-	$(BIN)/python benchmarks/bench_stack.py
+	$(BIN)/python -m benchmarks.bench_stack
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
