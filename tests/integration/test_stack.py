@@ -25,6 +25,7 @@ from tests.helpers import (
     probe,
     wait_until,
 )
+from trackerdcs.services.mqtt import BrokerSettings
 
 pytestmark = pytest.mark.broker
 
@@ -145,8 +146,8 @@ def test_a_wrong_stand_file_names_file_and_key_and_starts_nothing(tmp_path: Path
     assert not (tmp_path / "test").exists()
 
 
-def test_operator_cli_prints_replies_and_exit_codes(mosquitto: BrokerProcess, stand_file: Path) -> None:
-    url = mosquitto.url
+def test_operator_cli_prints_replies_and_exit_codes(broker: BrokerProcess, stand_file: Path) -> None:
+    url = broker.url
     device = Proc(dcs_argv("device", "run", "hv", "--config", str(stand_file), "--broker", url))
     try:
         wait_until(lambda: "online on" in device.output, what="the device online")
@@ -217,3 +218,30 @@ def test_environment_variable_names_the_broker(mosquitto: BrokerProcess) -> None
     result = subprocess.run(dcs_argv("status"), capture_output=True, text=True, env=env, timeout=30)
     assert result.returncode == 0
     assert "no device has published" in result.stdout
+
+
+def cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+async def test_dcs_up_restarts_a_device_that_dies(tmp_path: Path, stand_file: Path) -> None:
+    port = free_port()
+    argv = dcs_argv("up", "--config", str(stand_file), "--mqtt-port", str(port), "--data-dir", str(tmp_path))
+    up = Proc(argv)
+    try:
+        up.wait_output("Stand is up")
+        hv = next(pid for pid in children_of(up.popen.pid) if b"\0hv\0" in cmdline(pid))
+        async with probe(BrokerSettings("127.0.0.1", port)) as p:
+            await p.wait_for(lambda m: m.topic.value == "/hv/availability" and decode(m) == "online")
+            mark = p.mark()
+            os.kill(hv, signal.SIGKILL)
+            await p.wait_for(
+                lambda m: m.topic.value == "/hv/availability" and decode(m) == "offline", start=mark
+            )
+            back = await p.wait_for(
+                lambda m: m.topic.value == "/hv/availability" and decode(m) == "online", start=mark
+            )
+            assert not back.retain  # a fresh announcement from the restarted process
+            assert (await p.command("/hv/cmd/setv/0", "10")).ok
+    finally:
+        assert up.stop(signal.SIGINT) == 0

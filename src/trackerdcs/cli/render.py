@@ -13,10 +13,17 @@ SUPPLY_COLUMNS = ("on", "state", "vreq", "vmon", "imon", "ilimit")
 STATE_STYLE = {"on": "green", "off": "dim", "tripped": "bold red", "error": "bold red"}
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+PREFIXES = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    """Format a reading, with an SI prefix for small electrical values (12.5 µA)."""
+    if not isinstance(value, float | int) or isinstance(value, bool):
+        return f"{value} {unit}".strip()
+    if unit in ("A", "V") and value != 0:
+        scale, prefix = next(((f, p) for f, p in PREFIXES if abs(value) >= f), PREFIXES[-1])
+        return f"{value / scale:.4g} {prefix}{unit}"
+    return f"{value:.4g} {unit}".strip()
 
 
 def _age(status: Any) -> str:
@@ -50,7 +57,7 @@ def _channel_cells(entry: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     cells = [_fmt(entry.get("number", ""))]
     for key in SUPPLY_COLUMNS:
         value = entry.get(key, "")
-        text = f"{_fmt(value)} {units.get(key, '')}".strip() if value != "" else ""
+        text = _fmt(value, units.get(key, "")) if value != "" else ""
         style = STATE_STYLE.get(str(value)) if key == "state" else None
         cells.append(f"[{style}]{text}[/]" if style else text)
     return cells
@@ -61,5 +68,5 @@ def _readings(view: DeviceView) -> str:
         return ""
     units = view.meta.get("units", {})
     return "  ".join(
-        f"{k}={_fmt(v)}{units.get(k, '')}" for k, v in view.status.items() if k not in ("ts", "seq")
+        f"{k}={_fmt(v, units.get(k, ''))}" for k, v in view.status.items() if k not in ("ts", "seq")
     )
