@@ -33,7 +33,9 @@ def bench_startup(runs: int, broker_kind: str) -> list[float]:
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as data:
-            argv = dcs_argv("up", "--mqtt-port", str(free_port()), "--broker-kind", broker_kind, "--data-dir", data)
+            argv = dcs_argv(
+                "up", "--mqtt-port", str(free_port()), "--broker-kind", broker_kind, "--data-dir", data
+            )
             start = time.perf_counter()
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             assert proc.stdout is not None
@@ -60,7 +62,7 @@ async def _latencies(broker: BrokerProcess, count: int) -> list[float]:
             await client.publish("/hv/cmd/setv/0", str(i % 1000), qos=1, properties=props)
             message = await anext(messages)
             samples.append(time.perf_counter() - start)
-            reply = Reply.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
+            reply = Reply.model_validate_json(bytes(message.payload))
             assert reply.ok, reply.message
     return samples
 
@@ -86,7 +88,8 @@ def bench_latency(count: int) -> list[float]:
 def _online(broker: BrokerProcess) -> bool:
     out = subprocess.run(
         ["mosquitto_sub", "-p", str(broker.port), "-t", "/hv/availability", "-C", "1", "-W", "1"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return out.strip() == "online"
 
@@ -97,7 +100,9 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
@@ -107,13 +112,17 @@ def main(argv: list[str] | None = None) -> None:
         times = bench_startup(args.startup_runs, kind)
         figures[f"startup_{kind}_median_s"] = statistics.median(times)
         figures[f"startup_{kind}_max_s"] = max(times)
-        print(f"dcs up -> all 4 devices online ({kind}): median {statistics.median(times):.2f} s, "
-              f"max {max(times):.2f} s over {len(times)} runs")
+        print(
+            f"dcs up -> all 4 devices online ({kind}): median {statistics.median(times):.2f} s, "
+            f"max {max(times):.2f} s over {len(times)} runs"
+        )
     lat = bench_latency(args.commands)
     figures["reply_median_ms"] = statistics.median(lat) * 1e3
     figures["reply_p99_ms"] = quantile(lat, 0.99) * 1e3
-    print(f"command -> reply through mosquitto: median {figures['reply_median_ms']:.2f} ms, "
-          f"p99 {figures['reply_p99_ms']:.2f} ms over {len(lat)} commands")
+    print(
+        f"command -> reply through mosquitto: median {figures['reply_median_ms']:.2f} ms, "
+        f"p99 {figures['reply_p99_ms']:.2f} ms over {len(lat)} commands"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 
