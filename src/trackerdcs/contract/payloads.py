@@ -29,6 +29,7 @@ class Reason(StrEnum):
     UNKNOWN_COMMAND = "unknown_command"
     OUT_OF_RANGE = "out_of_range"
     INTERLOCKED = "interlocked"
+    SEQUENCE = "sequence"
     TRIPPED = "tripped"
     DEVICE_ERROR = "device_error"
     NOT_SIMULATED = "not_simulated"

@@ -134,3 +134,31 @@ def device_of(topic: str) -> str | None:
 def wildcard(leaf: str) -> str:
     """A filter for one leaf on every device, e.g. ``wildcard('status')`` is ``/+/status``."""
     return f"/+/{leaf}"
+
+
+@dataclass(frozen=True)
+class InterlockTopics(DeviceTopics):
+    """The safety service's topics, besides the usual device ones.
+
+    - ``/<name>/heartbeat``  periodic proof of life; HV services may require it
+    - ``/<name>/inhibit``    retained: what the active rules inhibit
+    - ``/<name>/alarms``     retained: the active (or unacknowledged) alarms
+    - ``/<name>/events``     alarm lifecycle events, the alarm history
+    - ``/<name>/status``     retained: every rule's state
+    """
+
+    @property
+    def heartbeat(self) -> str:
+        return f"{self.root}/heartbeat"
+
+    @property
+    def inhibit(self) -> str:
+        return f"{self.root}/inhibit"
+
+    @property
+    def alarms(self) -> str:
+        return f"{self.root}/alarms"
+
+    @property
+    def events(self) -> str:
+        return f"{self.root}/events"

@@ -33,6 +33,9 @@ class DeviceConfig(BaseModel):
     ramp_down: float | None = Field(default=None, gt=0, description="Ramp-down speed in V/s")
     ramp_max: float | None = Field(default=None, gt=0, description="Highest settable ramp in V/s")
     resource: str | None = Field(default=None, description="Hardware address (VISA, serial)")
+    require_heartbeat: float | None = Field(
+        default=None, gt=0, description="Ramp down when the interlock's heartbeat is missing this long, s"
+    )
     sim: dict[str, float] = Field(default_factory=dict, description="Initial simulator parameters")
     seed: int | None = Field(default=None, description="Random seed of the simulator")
     options: dict[str, Any] = Field(default_factory=dict, description="Driver-specific options")

@@ -14,6 +14,7 @@ from trackerdcs.contract.payloads import CommandRejected, Reason, Reply, decode_
 from trackerdcs.contract.topics import Action, Inbound, TopicError, parse_inbound
 from trackerdcs.devices.base import Device
 from trackerdcs.services.device_io import DeviceIO, DeviceTimeout
+from trackerdcs.services.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ class CommandHandler:
         io: DeviceIO,
         now: Callable[[], float],
         rebirth: Callable[[], Awaitable[None]],
+        guard: Guard | None = None,
     ) -> None:
+        self.guard = guard
         self.device = device
         self.io = io
         self.now = now
@@ -68,6 +71,8 @@ class CommandHandler:
         if inbound.action is Action.CMD and inbound.name == REBIRTH:
             await self.rebirth()
             return "full state published again"
+        if self.guard is not None:
+            self.guard.check(inbound, text)
         try:
             return await self.io.call(self.device.handle, inbound, text)
         except CommandRejected:

@@ -17,10 +17,11 @@ from aiomqtt import Will
 from paho.mqtt.properties import Properties
 
 from trackerdcs.contract.payloads import OFFLINE, ONLINE, Reply, dumps, stamp_status
-from trackerdcs.contract.topics import DeviceTopics
+from trackerdcs.contract.topics import Action, DeviceTopics, Inbound
 from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.commands import REBIRTH, CommandHandler, payload_bytes
 from trackerdcs.services.device_io import DeviceIO
+from trackerdcs.services.guard import Guard
 from trackerdcs.services.mqtt import BrokerSettings, client_id, is_v5, publish_properties, session
 from trackerdcs.services.outbox import Outbox, Outgoing
 
@@ -40,14 +41,16 @@ class DeviceService:
         buffer: int = 10_000,
         poll: float | None = None,
         io_timeout: float = 5.0,
+        guard: Guard | None = None,
     ) -> None:
+        self.guard = guard
         self.device = device
         self.broker = broker
         self.topics = DeviceTopics(device.name)
         self.io = DeviceIO(device.name, io_timeout)
         self.outbox = Outbox(buffer)
         self.poll = poll if poll is not None else min(device.config.period, 0.25)
-        self.commands = CommandHandler(device, self.io, device.clock.time, self._rebirth)
+        self.commands = CommandHandler(device, self.io, device.clock.time, self._rebirth, guard)
         self.seq = 0
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
@@ -60,6 +63,8 @@ class DeviceService:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._sample_loop())
                 tasks.create_task(self._connection_loop())
+                if self.guard is not None and self.guard.require_heartbeat:
+                    tasks.create_task(self._watchdog(self.guard, self.guard.require_heartbeat))
         finally:
             self.io.close()
             self.device.close()
@@ -89,10 +94,34 @@ class DeviceService:
         self.seq += 1
         self._last_key, self._last_publish, self._last_sample = sample.key, now, sample
         self.outbox.put(Outgoing(self.topics.status, payload))
+        if self.guard is not None:
+            self.guard.own_status(sample.body)
 
     async def _rebirth(self) -> None:
         self.outbox.put(Outgoing(self.topics.meta, self.device.meta().model_dump_json()))
         await self._sample_once(force=True)
+
+    async def _watchdog(self, guard: Guard, limit: float) -> None:
+        """Fail-safe: without the interlock's heartbeat, ramp every channel down."""
+        tripped = False
+        while True:
+            await asyncio.sleep(min(limit / 4, 1.0))
+            lost = guard.heartbeat_lost()
+            if lost and not tripped:
+                log.error(
+                    "%s: no interlock heartbeat for %g s: ramping every channel down", self.device.name, limit
+                )
+                await self._switch_all_off()
+            tripped = lost
+
+    async def _switch_all_off(self) -> None:
+        for channel in self.device.channels:
+            inbound = Inbound(self.device.name, Action.CMD, "switch", channel)
+            try:
+                await self.io.call(self.device.handle, inbound, "off")
+            except Exception:
+                log.exception("%s: could not switch channel %d off", self.device.name, channel)
+        self._wake.set()
 
     # -- connection ----------------------------------------------------------------
     async def _connection_loop(self) -> None:
@@ -128,6 +157,8 @@ class DeviceService:
     async def _announce(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.topics.cmd_filter, qos=1)
         await client.subscribe(self.topics.sim_filter, qos=1)
+        for topic in self.guard.topics() if self.guard else []:
+            await client.subscribe(topic, qos=1)
         await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         await self._rebirth()
         self.connected.set()
@@ -142,7 +173,11 @@ class DeviceService:
 
     async def _receive_loop(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            reply = await self.commands.handle(message.topic.value, payload_bytes(message.payload))
+            topic, raw = message.topic.value, payload_bytes(message.payload)
+            if self.guard is not None and not topic.startswith(self.topics.root + "/"):
+                self.guard.on_message(topic, raw)
+                continue
+            reply = await self.commands.handle(topic, raw)
             await self._send_reply(client, reply, message.properties)
             self._wake.set()
             _raise_if_cancelling()

@@ -15,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.devices.registry import DRIVERS, drivers_for
+from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig
+from trackerdcs.safety.modules import ModuleMap
 from trackerdcs.services.mqtt import BrokerSettings, BrokerUrlError
+from trackerdcs.services.stand_checks import check_safety
 
 PASSWORD_ENV = "DCS_MQTT_PASSWORD"
 
@@ -54,6 +57,9 @@ class Stand(BaseModel):
     name: str = "stand"
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     devices: list[DeviceConfig] = Field(min_length=1)
+    modules: list[ModuleConfig] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    interlock: InterlockConfig = Field(default_factory=InterlockConfig)
     source: str = Field(default="<default stand>", exclude=True)
 
     @model_validator(mode="after")
@@ -69,7 +75,16 @@ class Stand(BaseModel):
                     f"devices[{i}] ({device.name}).driver: no driver {device.driver!r} "
                     f"for kind {device.kind!r} (known: {known})"
                 )
+        check_safety(self)
         return self
+
+    @property
+    def has_safety(self) -> bool:
+        """Whether the stand needs the safety service (modules or interlock rules)."""
+        return bool(self.modules or self.rules)
+
+    def module_map(self) -> ModuleMap:
+        return ModuleMap(tuple(self.modules))
 
     def device(self, name: str) -> DeviceConfig:
         for device in self.devices:

@@ -1,0 +1,125 @@
+"""Interlock rules evaluated on live (or replayed) samples.
+
+A condition has a threshold, a hysteresis and a persistence (``for_s`` seconds and
+``count`` consecutive samples). A stale rule fires when its device has said nothing
+for ``after_s`` seconds, has never spoken, or is offline: silence counts as unsafe.
+A rule that clears undoes nothing by itself; it only stops inhibiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from trackerdcs.safety.config import RuleConfig, parse_signal
+from trackerdcs.safety.signals import sample_time, signals_of
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A rule became active (fired) or cleared."""
+
+    rule: RuleConfig
+    active: bool
+    ts: float
+    value: float | None
+    message: str
+
+
+@dataclass
+class RuleState:
+    active: bool = False
+    since: float | None = None  # when the condition started to hold
+    count: int = 0
+    value: float | None = None
+
+
+@dataclass
+class RuleEngine:
+    rules: list[RuleConfig]
+    start: float
+    states: dict[str, RuleState] = field(default_factory=dict)
+    last_seen: dict[str, float] = field(default_factory=dict)
+    online: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.states = {rule.name: RuleState() for rule in self.rules}
+
+    def active(self) -> list[RuleConfig]:
+        return [rule for rule in self.rules if self.states[rule.name].active]
+
+    def on_status(self, device: str, payload: Any, now: float) -> list[Transition]:
+        ts = sample_time(payload, now)
+        self.last_seen[device] = max(ts, self.last_seen.get(device, ts))
+        values = signals_of(device, payload)
+        out = []
+        for rule in self.rules:
+            if rule.signal is None:
+                continue
+            value = values.get(parse_signal(rule.signal))
+            if value is not None:
+                out += self._condition(rule, value, ts)
+        return out + self.tick(ts)
+
+    def on_availability(self, device: str, online: bool, now: float) -> list[Transition]:
+        self.online[device] = online
+        return self.tick(now)
+
+    def tick(self, now: float) -> list[Transition]:
+        """Re-evaluate the stale rules at ``now``."""
+        out = []
+        for rule in self.rules:
+            if rule.stale is not None:
+                out += self._staleness(rule, now)
+        return out
+
+    def _condition(self, rule: RuleConfig, value: float, ts: float) -> list[Transition]:
+        state = self.states[rule.name]
+        state.value = value
+        if state.active:
+            if _clear(rule, value):
+                return self._set(rule, False, ts, value, f"{rule.signal} = {value:.4g}: back within limits")
+            return []
+        if not _violates(rule, value):
+            state.since, state.count = None, 0
+            return []
+        state.since = ts if state.since is None else state.since
+        state.count += 1
+        if state.count >= rule.count and ts - state.since >= rule.for_s:
+            limit = f"above {rule.above:g}" if rule.above is not None else f"below {rule.below:g}"
+            return self._set(rule, True, ts, value, f"{rule.signal} = {value:.4g}, {limit}")
+        return []
+
+    def _staleness(self, rule: RuleConfig, now: float) -> list[Transition]:
+        device = rule.stale
+        assert device is not None  # only stale rules come here
+        last = self.last_seen.get(device, self.start)
+        age = now - last
+        offline = self.online.get(device) is False
+        stale = offline or age > rule.after_s
+        state = self.states[rule.name]
+        if stale and not state.active:
+            why = "is offline" if offline else f"silent for {age:.1f} s (limit {rule.after_s:g} s)"
+            return self._set(rule, True, now, age, f"{device} {why}")
+        if not stale and state.active:
+            return self._set(rule, False, now, age, f"{device} is reporting again")
+        return []
+
+    def _set(
+        self, rule: RuleConfig, active: bool, ts: float, value: float | None, msg: str
+    ) -> list[Transition]:
+        state = self.states[rule.name]
+        state.active, state.since, state.count = active, None, 0
+        return [Transition(rule, active, ts, value, msg)]
+
+
+def _violates(rule: RuleConfig, value: float) -> bool:
+    if rule.above is not None:
+        return value > rule.above
+    return rule.below is not None and value < rule.below
+
+
+def _clear(rule: RuleConfig, value: float) -> bool:
+    if rule.above is not None:
+        return value <= rule.above - rule.hysteresis
+    return rule.below is not None and value >= rule.below + rule.hysteresis

@@ -1,0 +1,101 @@
+"""What a device service checks before it obeys: module sequencing, interlock inhibits
+and the safety service's heartbeat.
+
+The guard listens to the status of the channels that share a module with this
+device's channels, and to the interlock's inhibit list and heartbeat. What it does
+not know counts as unsafe: an unknown partner state, or no inhibit list yet when the
+stand has interlock rules, refuses HV on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from trackerdcs.contract.topics import Action, DeviceTopics, Inbound, InterlockTopics
+from trackerdcs.safety.config import ChannelRef
+from trackerdcs.safety.modules import ModuleMap, check_channel_command
+
+log = logging.getLogger(__name__)
+
+
+class Guard:
+    """Sequencing, inhibits and the heartbeat watchdog for one device."""
+
+    def __init__(
+        self,
+        device: str,
+        modules: ModuleMap,
+        interlock: InterlockTopics | None,
+        require_heartbeat: float | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.device = device
+        self.modules = modules
+        self.interlock = interlock
+        self.require_heartbeat = require_heartbeat
+        self.clock = clock
+        self.partners = modules.partners(device)
+        self.status: dict[ChannelRef, dict[str, Any]] = {}
+        self.inhibited: dict[str, list[str]] | None = None
+        self.started = clock()
+        self.last_heartbeat: float | None = None
+
+    def topics(self) -> list[str]:
+        """What to subscribe to."""
+        out = sorted({DeviceTopics(ref.device).status for ref in self.partners})
+        if self.interlock is not None:
+            out.append(self.interlock.inhibit)
+            if self.require_heartbeat:
+                out.append(self.interlock.heartbeat)
+        return out
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            log.warning("%s: unparsable %s ignored", self.device, topic)
+            return
+        if self.interlock is not None and topic == self.interlock.inhibit:
+            self.inhibited = {str(k): list(v) for k, v in data.get("inhibit", {}).items()}
+        elif self.interlock is not None and topic == self.interlock.heartbeat:
+            self.last_heartbeat = self.clock()
+        elif isinstance(data, list):
+            device = topic.split("/")[1]
+            for entry in data:
+                if isinstance(entry, dict) and isinstance(entry.get("number"), int):
+                    self.status[ChannelRef(device, entry["number"])] = entry
+
+    def own_status(self, body: Any) -> None:
+        """Record this device's own channels (for 'is this a voltage increase?')."""
+        self.on_message(DeviceTopics(self.device).status, json.dumps(body).encode())
+
+    def heartbeat_lost(self) -> bool:
+        if not self.require_heartbeat:
+            return False
+        last = self.last_heartbeat if self.last_heartbeat is not None else self.started
+        return self.clock() - last > self.require_heartbeat
+
+    def check(self, inbound: Inbound, text: str) -> None:
+        """Raise :class:`CommandRejected` when the command must not be carried out."""
+        if inbound.action is not Action.CMD or inbound.channel is None:
+            return
+        ref = ChannelRef(self.device, inbound.channel)
+        inhibited = self._inhibits(ref)
+        check_channel_command(self.modules, ref, inbound.name, text, self.status, inhibited)
+
+    def _inhibits(self, ref: ChannelRef) -> dict[str, list[str]]:
+        """The inhibit list, plus what not knowing the interlock's state implies."""
+        inhibited = dict(self.inhibited or {})
+        module = self.modules.by_hv(ref)
+        key = module.name if module is not None else str(ref)
+        reasons = []
+        if module is not None and self.interlock is not None and self.inhibited is None:
+            reasons.append("interlock state unknown (is the safety service running?)")
+        if self.heartbeat_lost():
+            reasons.append(f"no interlock heartbeat for {self.require_heartbeat:g} s")
+        if reasons:
+            inhibited[key] = inhibited.get(key, []) + reasons
+        return inhibited
