@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import click
 
 from trackerdcs import __version__
-from trackerdcs.cli import operate, run
+from trackerdcs.cli import operate, run, safety
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +18,7 @@ def cli() -> None:
 
 run.register(cli)
 operate.register(cli)
+safety.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -54,7 +54,8 @@ def status(config: Path | None, broker_url: str | None, verbose: int, quiet: int
         Console().print(stand_table(views))
 
 
-def _command(broker: BrokerSettings, topic: str, payload: str, timeout: float) -> None:
+def send_and_print(broker: BrokerSettings, topic: str, payload: str, timeout: float) -> None:
+    """Send a command, print the reply; exit 1 when rejected, 3 when unanswered."""
     try:
         reply: Reply | None = run_async(send_command(broker, topic, payload, timeout))
     except NoReply as exc:
@@ -101,7 +102,7 @@ def set_voltage(
 ) -> None:
     """Set the requested voltage of DEVICE CHANNEL to VOLTS."""
     broker = _broker(config, broker_url, verbose, quiet)
-    _command(broker, _topic(device, "cmd", "setv", channel), volts, timeout)
+    send_and_print(broker, _topic(device, "cmd", "setv", channel), volts, timeout)
 
 
 @click.command()
@@ -122,7 +123,7 @@ def switch(
 ) -> None:
     """Switch DEVICE CHANNEL on or off."""
     broker = _broker(config, broker_url, verbose, quiet)
-    _command(broker, _topic(device, "cmd", "switch", channel), state.lower(), timeout)
+    send_and_print(broker, _topic(device, "cmd", "switch", channel), state.lower(), timeout)
 
 
 @click.command()
@@ -145,7 +146,7 @@ def sim(
 ) -> None:
     """Steer a simulator, e.g. ``dcs sim env humidity 95``."""
     broker = _broker(config, broker_url, verbose, quiet)
-    _command(broker, _topic(device, "sim", parameter, channel), value, timeout)
+    send_and_print(broker, _topic(device, "sim", parameter, channel), value, timeout)
 
 
 @click.command()
@@ -168,7 +169,7 @@ def send(
 ) -> None:
     """Send any command, e.g. ``dcs send hv rampup 5 --channel 0`` or ``dcs send hv rebirth``."""
     broker = _broker(config, broker_url, verbose, quiet)
-    _command(broker, _topic(device, "cmd", command, channel), payload, timeout)
+    send_and_print(broker, _topic(device, "cmd", command, channel), payload, timeout)
 
 
 @click.command()

@@ -17,14 +17,12 @@ from trackerdcs.cli.common import (
     setup_logging,
     stand_or_exit,
 )
-from trackerdcs.devices.clock import SystemClock
-from trackerdcs.devices.registry import create_device
 from trackerdcs.services.broker import BrokerError
-from trackerdcs.services.device_service import DeviceService
 from trackerdcs.services.embedded_broker import serve
 from trackerdcs.services.mqtt import BrokerSettings
 from trackerdcs.services.stack import StackInfo, StackOptions, run_stack
-from trackerdcs.services.stand import default_stand_text
+from trackerdcs.services.stand import StandError, default_stand_text
+from trackerdcs.services.wiring import device_service, safety_service
 
 log = logging.getLogger(__name__)
 DEFAULT_DATA = Path.home() / ".local/share/trackerdcs"
@@ -33,6 +31,7 @@ DEFAULT_DATA = Path.home() / ".local/share/trackerdcs"
 def register(cli: click.Group) -> None:
     cli.add_command(up)
     cli.add_command(device)
+    cli.add_command(safety)
     cli.add_command(broker)
     cli.add_command(config)
 
@@ -112,12 +111,35 @@ def device_run(
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
     settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
+    if buffer:
+        stand.broker.buffer = buffer
     try:
-        dev = create_device(stand.device(name), SystemClock())
+        service = device_service(stand, name, settings)
+    except StandError as exc:
+        raise fail(str(exc)) from None
     except Exception as exc:  # a driver that cannot start names its problem
         raise fail(f"{stand.source}: device {name}: {exc}") from None
-    service = DeviceService(dev, settings, buffer=buffer or stand.broker.buffer)
-    log.info("device %s (%s, %s) using broker %s", name, dev.config.kind, dev.config.driver, settings.url)
+    device_config = service.device.config
+    log.info("device %s (%s, %s) using broker %s", name, device_config.kind, device_config.driver, settings.url)
+    run_async(service.run())
+
+
+@click.group()
+def safety() -> None:
+    """The safety service: interlocks, module sequencing, alarms, notifications."""
+
+
+@safety.command("run")
+@common_options
+def safety_run(config: Path | None, broker_url: str | None, verbose: int, quiet: int) -> None:
+    """Run the stand's safety service (`dcs up` starts it when the stand has modules or rules)."""
+    setup_logging(verbose, quiet)
+    stand = stand_or_exit(config)
+    settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
+    try:
+        service = safety_service(stand, settings)
+    except StandError as exc:
+        raise fail(str(exc)) from None
     run_async(service.run())
 
 

@@ -22,8 +22,9 @@ from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.commands import REBIRTH, CommandHandler, payload_bytes
 from trackerdcs.services.device_io import DeviceIO
 from trackerdcs.services.guard import Guard
-from trackerdcs.services.mqtt import BrokerSettings, client_id, is_v5, publish_properties, session
+from trackerdcs.services.mqtt import BrokerSettings, client_id, session
 from trackerdcs.services.outbox import Outbox, Outgoing
+from trackerdcs.services.replies import send_reply
 
 log = logging.getLogger(__name__)
 
@@ -183,20 +184,8 @@ class DeviceService:
             _raise_if_cancelling()
 
     async def _send_reply(self, client: aiomqtt.Client, reply: Reply, request: Properties | None) -> None:
-        body = reply.model_dump_json()
-        await client.publish(self.topics.reply, body, qos=1)
-        response_topic = getattr(request, "ResponseTopic", None) if request else None
-        if response_topic and self._answerable(response_topic) and is_v5(client):
-            props = publish_properties()
-            correlation = getattr(request, "CorrelationData", None)
-            if correlation is not None:
-                props.CorrelationData = correlation
-            await client.publish(response_topic, body, qos=1, properties=props)
-
-    def _answerable(self, topic: str) -> bool:
-        """Refuse response topics with wildcards or inside our own command tree."""
-        own = (self.topics.cmd_filter[:-1], self.topics.sim_filter[:-1])
-        return "+" not in topic and "#" not in topic and not topic.startswith(own)
+        own = (self.topics.cmd_filter[:-1], self.topics.sim_filter[:-1])  # never answer into our own commands
+        await send_reply(client, self.topics.reply, reply, request, own)
 
 
 def _raise_if_cancelling() -> None:

@@ -135,6 +135,21 @@ async def snapshot(broker: BrokerSettings, timeout: float = 3.0) -> dict[str, De
     return dict(sorted(views.items()))
 
 
+async def retained(broker: BrokerSettings, topic: str, timeout: float = 3.0) -> Any:
+    """The retained JSON value of one topic, or None if there is none."""
+    async with session(broker, client_id("dcs-cli")) as client:
+        await client.subscribe(topic, qos=1)
+        try:
+            async with asyncio.timeout(timeout):
+                message = await anext(aiter(client.messages))
+        except TimeoutError:
+            return None
+    try:
+        return json.loads(payload_bytes(message.payload))
+    except ValueError:
+        return None
+
+
 async def follow(broker: BrokerSettings) -> AsyncIterator[dict[str, DeviceView]]:
     """Yield the stand's state after every change."""
     views: dict[str, DeviceView] = {}

@@ -42,8 +42,8 @@ class StackInfo:
     seconds_to_online: float
 
 
-def device_argv(name: str, options: StackOptions, broker: BrokerSettings) -> list[str]:
-    argv = [sys.executable, "-m", "trackerdcs", "device", "run", name, "--broker", broker.url]
+def service_argv(service: list[str], options: StackOptions, broker: BrokerSettings) -> list[str]:
+    argv = [sys.executable, "-m", "trackerdcs", *service, "--broker", broker.url]
     if options.config is not None:
         argv += ["--config", str(options.config)]
     return argv
@@ -79,7 +79,10 @@ async def _run_devices(
     on_ready: Callable[[StackInfo], None],
 ) -> None:
     names = [d.name for d in options.stand.devices]
-    children = [Supervised(n, device_argv(n, options, broker)) for n in names]
+    children = [Supervised(n, service_argv(["device", "run", n], options, broker)) for n in names]
+    if options.stand.has_safety:
+        names.append(options.stand.interlock.name)
+        children.insert(0, Supervised("safety", service_argv(["safety", "run"], options, broker)))
     async with session(broker, client_id("dcs-up")) as client:
         # Subscribe before the devices start, so no fresh "online" can be missed.
         await client.subscribe(wildcard("availability"), qos=1)
