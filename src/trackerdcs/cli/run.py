@@ -119,8 +119,8 @@ def device_run(
         raise fail(str(exc)) from None
     except Exception as exc:  # a driver that cannot start names its problem
         raise fail(f"{stand.source}: device {name}: {exc}") from None
-    device_config = service.device.config
-    log.info("device %s (%s, %s) using broker %s", name, device_config.kind, device_config.driver, settings.url)
+    kind, driver = service.device.config.kind, service.device.config.driver
+    log.info("device %s (%s, %s) using broker %s", name, kind, driver, settings.url)
     run_async(service.run())
 
 

@@ -162,8 +162,7 @@ def rules_test(recording: Path, config: Path | None) -> None:
     except RecordingError as exc:
         raise fail(str(exc)) from None
     for t in transitions:
-        click.echo(
-            f"{t.ts:.3f}  {'FIRED  ' if t.active else 'cleared'}  {t.rule.name:<20} {t.rule.severity:<7} {t.message}"
-        )
+        what = "FIRED  " if t.active else "cleared"
+        click.echo(f"{t.ts:.3f}  {what}  {t.rule.name:<20} {t.rule.severity:<7} {t.message}")
     fired = {t.rule.name for t in transitions if t.active}
     click.echo(f"{len(fired)} of {len(stand.rules)} rules fired: {', '.join(sorted(fired)) or 'none'}")

@@ -19,10 +19,10 @@ from paho.mqtt.properties import Properties
 from trackerdcs.contract.payloads import OFFLINE, ONLINE, Reply, dumps, stamp_status
 from trackerdcs.contract.topics import Action, DeviceTopics, Inbound
 from trackerdcs.devices.base import Device, Sample
-from trackerdcs.services.commands import REBIRTH, CommandHandler, payload_bytes
+from trackerdcs.services.commands import CommandHandler, payload_bytes
 from trackerdcs.services.device_io import DeviceIO
 from trackerdcs.services.guard import Guard
-from trackerdcs.services.mqtt import BrokerSettings, client_id, session
+from trackerdcs.services.mqtt import BrokerSettings, client_id, say_offline, session
 from trackerdcs.services.outbox import Outbox, Outgoing
 from trackerdcs.services.replies import send_reply
 
@@ -153,7 +153,7 @@ class DeviceService:
             finally:
                 # However we leave, say offline: a clean disconnect discards the will.
                 self.connected.clear()
-                await _say_offline(client, self.topics.availability)
+                await say_offline(client, self.topics.availability)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.topics.cmd_filter, qos=1)
@@ -194,12 +194,3 @@ def _raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-async def _say_offline(client: aiomqtt.Client, topic: str) -> None:
-    """On a clean stop, say offline ourselves (the will covers only unclean ones)."""
-    with contextlib.suppress(aiomqtt.MqttError, TimeoutError, asyncio.CancelledError):
-        await asyncio.shield(client.publish(topic, OFFLINE, qos=1, retain=True, timeout=1.0))
-
-
-__all__ = ["REBIRTH", "DeviceService"]

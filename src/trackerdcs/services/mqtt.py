@@ -6,6 +6,8 @@ Clients speak MQTT v5 (for response-topic/correlation-data replies) and fall bac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 import ssl
@@ -21,6 +23,8 @@ import paho.mqtt.client as mqtt
 from aiomqtt import ProtocolVersion, Will
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from trackerdcs.contract.payloads import OFFLINE
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +170,9 @@ def is_v5(client: aiomqtt.Client) -> bool:
 def publish_properties() -> Properties:
     """Empty MQTT v5 PUBLISH properties (paho's constructor is untyped)."""
     return Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+
+
+async def say_offline(client: aiomqtt.Client, topic: str) -> None:
+    """On a clean stop, publish ``offline`` ourselves: a clean disconnect discards the will."""
+    with contextlib.suppress(aiomqtt.MqttError, TimeoutError, asyncio.CancelledError):
+        await asyncio.shield(client.publish(topic, OFFLINE, qos=1, retain=True, timeout=1.0))

@@ -34,7 +34,7 @@ from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.commands import payload_bytes
-from trackerdcs.services.mqtt import BrokerSettings, client_id, session
+from trackerdcs.services.mqtt import BrokerSettings, client_id, say_offline, session
 from trackerdcs.services.replies import send_reply
 from trackerdcs.services.requests import Requester
 from trackerdcs.services.sequencer import SequenceError, Sequencer
@@ -96,7 +96,7 @@ class SafetyService:
                 raise group.exceptions[0] from None
             finally:
                 self.connected.clear()
-                await _publish_quietly(client, self.topics.availability, OFFLINE)
+                await say_offline(client, self.topics.availability)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         for topic in ("/+/status", "/+/availability", self.requester.reply_filter(), self.topics.cmd_filter):
@@ -309,10 +309,3 @@ class SafetyService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-async def _publish_quietly(client: aiomqtt.Client, topic: str, payload: str) -> None:
-    try:
-        await asyncio.shield(client.publish(topic, payload, qos=1, retain=True, timeout=1.0))
-    except (aiomqtt.MqttError, TimeoutError, asyncio.CancelledError):
-        pass
