@@ -40,6 +40,7 @@ check: lint typecheck test
 ## bench: the benchmarks (figures go in the README)
 bench: $(STAMP) services
 	$(BIN)/python -m benchmarks.bench_stack
+	$(BIN)/python -m benchmarks.bench_interlock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import TIMEOUT, BrokerProcess, Probe, decode, probe
+from tests.helpers import TIMEOUT, BrokerProcess, Probe, dcs_argv, decode, probe
+from trackerdcs.devices.physics import dew_point
 from trackerdcs.services.device_service import DeviceService
 from trackerdcs.services.safety_service import SafetyService
 from trackerdcs.services.stand import Stand, parse_stand
@@ -226,3 +229,67 @@ async def test_hv_ramps_down_when_the_interlock_heartbeat_stops(broker: BrokerPr
         refused = await p.command("/hv/cmd/switch/0", "on")
         assert refused.reason == "interlocked"
         assert "heartbeat" in refused.message
+
+
+async def dcs(*args: str) -> tuple[int, str]:
+    """Run the CLI without blocking the services in this event loop."""
+    proc = await asyncio.create_subprocess_exec(
+        *dcs_argv(*args), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    async with asyncio.timeout(60):
+        out, _ = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_operator_cli_for_modules_and_alarms(mosquitto: BrokerProcess) -> None:
+    url = mosquitto.url
+    async with running_stack(mosquitto) as (_, p):
+        code, out = await dcs("module", "on", "M1", "--broker", url)
+        assert code == 0, out
+        assert "M1: accepted: module M1: on sequence started" in out
+        await module_state(p, "HV_ON")
+        code, out = await dcs("module", "status", "--broker", url)
+        assert code == 0, out
+        assert "M1" in out and "HV_ON" in out
+        assert (await p.command("/env/sim/humidity", "95")).ok
+        await alarms(p, lambda a: bool(a))
+        code, out = await dcs("alarms", "--broker", url)
+        assert "dewpoint" in out and "ACTIVE" in out
+        code, out = await dcs("module", "on", "M1", "--broker", url)
+        assert code == 1
+        assert "rejected (interlocked)" in out
+        code, out = await dcs("ack", "dewpoint", "--by", "night-shift", "--broker", url)
+        assert code == 0, out
+        code, out = await dcs("ack", "nonexistent", "--broker", url)
+        assert code == 1
+        assert "no alarm 'nonexistent'" in out
+
+
+def test_rules_test_replays_a_recording(tmp_path: Path) -> None:
+    recording = tmp_path / "night.csv"
+    rows = ["ts,device,field,value"]
+    for i, humidity in enumerate([30, 40, 60, 80, 90, 70, 40]):
+        rows += [f"{1000 + i},env,temperature,20", f"{1000 + i},env,humidity,{humidity}"]
+    rows += [
+        f"{1000 + i},env,dewpoint,{dew_point(20, h):.3f}" for i, h in enumerate([30, 40, 60, 80, 90, 70, 40])
+    ]
+    recording.write_text("\n".join(rows) + "\n")
+    result = subprocess.run(
+        dcs_argv("rules", "test", str(recording)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    fired = [line for line in lines if "FIRED" in line]
+    assert len(fired) == 1
+    assert fired[0].startswith("1004.000") and "dewpoint" in fired[0]  # 90 %: margin 1.7 °C
+    assert any(line.startswith("1005.000") and "cleared" in line and "dewpoint" in line for line in lines)
+    assert lines[-1] == "1 of 4 rules fired: dewpoint"
+
+
+def test_rules_test_names_a_bad_recording(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,what\n1,2\n")
+    result = subprocess.run(dcs_argv("rules", "test", str(bad)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{bad}: CSV needs the columns ts, device, field, value" in result.stderr

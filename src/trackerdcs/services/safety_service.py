@@ -99,7 +99,11 @@ class SafetyService:
                 await say_offline(client, self.topics.availability)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
-        for topic in ("/+/status", "/+/availability", self.requester.reply_filter(), self.topics.cmd_filter):
+        # Only the stand's own devices: other traffic on the broker must not queue up here.
+        for device in self.stand.devices:
+            await client.subscribe(DeviceTopics(device.name).status, qos=1)
+            await client.subscribe(DeviceTopics(device.name).availability, qos=1)
+        for topic in (self.requester.reply_filter(), self.topics.cmd_filter):
             await client.subscribe(topic, qos=1)
         for name in self.state.modules:
             await client.subscribe(DeviceTopics(name).cmd_filter, qos=1)
