@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 
 import aiomqtt
 from aiomqtt import Will
@@ -22,13 +21,11 @@ from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.commands import CommandHandler, payload_bytes
 from trackerdcs.services.device_io import DeviceIO
 from trackerdcs.services.guard import Guard
-from trackerdcs.services.mqtt import BrokerSettings, client_id, say_offline, session
+from trackerdcs.services.mqtt import BrokerSettings, client_id, keep_connected, say_offline, session
 from trackerdcs.services.outbox import Outbox, Outgoing
 from trackerdcs.services.replies import send_reply
 
 log = logging.getLogger(__name__)
-
-BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0
 
 
 class DeviceService:
@@ -63,7 +60,7 @@ class DeviceService:
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._sample_loop())
-                tasks.create_task(self._connection_loop())
+                tasks.create_task(keep_connected(self.device.name, self.broker, self._connected_session))
                 if self.guard is not None and self.guard.require_heartbeat:
                     tasks.create_task(self._watchdog(self.guard, self.guard.require_heartbeat))
         finally:
@@ -125,21 +122,6 @@ class DeviceService:
         self._wake.set()
 
     # -- connection ----------------------------------------------------------------
-    async def _connection_loop(self) -> None:
-        delay = BACKOFF_MIN
-        while True:
-            try:
-                await self._connected_session()
-            except aiomqtt.MqttError as exc:
-                self.connected.clear()
-                log.warning(
-                    "%s: broker %s: %s; retrying in %.1f s", self.device.name, self.broker.url, exc, delay
-                )
-            else:
-                delay = BACKOFF_MIN
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, BACKOFF_MAX)
-
     async def _connected_session(self) -> None:
         will = Will(self.topics.availability, OFFLINE, qos=1, retain=True)
         async with session(self.broker, client_id(self.device.name), will=will) as client:

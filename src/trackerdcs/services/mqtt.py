@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 import ssl
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -32,8 +33,9 @@ Protocol = Literal["auto", "5", "3.1.1"]
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
 SESSION_EXPIRY = 7 * 24 * 3600  # s a persistent session outlives its client
-QUEUE_LIMIT = 10_000
-V5_PROBE_TIMEOUT = 3.0  # bounded queues in both directions: overflow is an error, not a loss
+QUEUE_LIMIT = 10_000  # bounded queues in both directions: overflow is an error, not a loss
+V5_PROBE_TIMEOUT = 3.0  # s to wait for a v5 CONNACK before trying 3.1.1
+BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0  # s between reconnection attempts
 
 
 class BrokerUrlError(ValueError):
@@ -176,3 +178,17 @@ async def say_offline(client: aiomqtt.Client, topic: str) -> None:
     """On a clean stop, publish ``offline`` ourselves: a clean disconnect discards the will."""
     with contextlib.suppress(aiomqtt.MqttError, TimeoutError, asyncio.CancelledError):
         await asyncio.shield(client.publish(topic, OFFLINE, qos=1, retain=True, timeout=1.0))
+
+
+async def keep_connected(name: str, broker: BrokerSettings, connected: Callable[[], Awaitable[None]]) -> None:
+    """Run ``connected`` (one broker session) forever, reconnecting with backoff."""
+    delay = BACKOFF_MIN
+    while True:
+        try:
+            await connected()
+        except aiomqtt.MqttError as exc:
+            log.warning("%s: broker %s: %s; retrying in %.1f s", name, broker.url, exc, delay)
+        else:
+            delay = BACKOFF_MIN
+        await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+        delay = min(delay * 2, BACKOFF_MAX)

@@ -34,7 +34,7 @@ from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.commands import payload_bytes
-from trackerdcs.services.mqtt import BrokerSettings, client_id, say_offline, session
+from trackerdcs.services.mqtt import BrokerSettings, client_id, keep_connected, say_offline, session
 from trackerdcs.services.replies import send_reply
 from trackerdcs.services.requests import Requester
 from trackerdcs.services.sequencer import SequenceError, Sequencer
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from trackerdcs.services.notify import Notifier
 
 log = logging.getLogger(__name__)
-
-BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0
 
 
 class SafetyService:
@@ -69,17 +67,7 @@ class SafetyService:
         self._heartbeats = 0
 
     async def run(self) -> None:
-        delay = BACKOFF_MIN
-        while True:
-            try:
-                await self._session()
-            except aiomqtt.MqttError as exc:
-                log.warning("safety: broker %s: %s; retrying in %.1f s", self.broker.url, exc, delay)
-            else:
-                delay = BACKOFF_MIN
-            self.connected.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX)
+        await keep_connected("safety", self.broker, self._session)
 
     async def _session(self) -> None:
         will = Will(self.topics.availability, OFFLINE, qos=1, retain=True)
