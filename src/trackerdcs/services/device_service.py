@@ -21,7 +21,14 @@ from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.commands import CommandHandler, payload_bytes
 from trackerdcs.services.device_io import DeviceIO
 from trackerdcs.services.guard import Guard
-from trackerdcs.services.mqtt import BrokerSettings, client_id, keep_connected, say_offline, session
+from trackerdcs.services.mqtt import (
+    BrokerSettings,
+    client_id,
+    honour_cancel,
+    keep_connected,
+    say_offline,
+    session,
+)
 from trackerdcs.services.outbox import Outbox, Outgoing
 from trackerdcs.services.replies import send_reply
 
@@ -152,7 +159,7 @@ class DeviceService:
             item = await self.outbox.peek()
             await client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
             self.outbox.done(item)
-            _raise_if_cancelling()
+            honour_cancel()
 
     async def _receive_loop(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -163,16 +170,8 @@ class DeviceService:
             reply = await self.commands.handle(topic, raw)
             await self._send_reply(client, reply, message.properties)
             self._wake.set()
-            _raise_if_cancelling()
+            honour_cancel()
 
     async def _send_reply(self, client: aiomqtt.Client, reply: Reply, request: Properties | None) -> None:
         own = (self.topics.cmd_filter[:-1], self.topics.sim_filter[:-1])  # never answer into our own commands
         await send_reply(client, self.topics.reply, reply, request, own)
-
-
-def _raise_if_cancelling() -> None:
-    """Python 3.11's asyncio.wait_for, which aiomqtt's publish uses, can swallow a
-    cancellation that races with the PUBACK (gh-86296); honour it here instead."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError

@@ -42,6 +42,7 @@ class Guard:
         self.inhibited: dict[str, list[str]] | None = None
         self.started = clock()
         self.last_heartbeat: float | None = None
+        self._topics = set(self.topics()) | {DeviceTopics(device).status}
 
     def topics(self) -> list[str]:
         """What to subscribe to."""
@@ -53,6 +54,11 @@ class Guard:
         return out
 
     def on_message(self, topic: str, payload: bytes) -> None:
+        if topic not in self._topics:
+            # Only what we subscribed to: the embedded amqtt broker has been seen to
+            # deliver other clients' topics when many connect at once.
+            log.debug("%s: ignoring %s", self.device, topic)
+            return
         try:
             data = json.loads(payload)
         except ValueError:

@@ -192,3 +192,15 @@ async def keep_connected(name: str, broker: BrokerSettings, connected: Callable[
             delay = BACKOFF_MIN
         await asyncio.sleep(delay * random.uniform(0.8, 1.2))
         delay = min(delay * 2, BACKOFF_MAX)
+
+
+def honour_cancel() -> None:
+    """Raise CancelledError if this task was cancelled but carried on.
+
+    Python 3.11's asyncio.wait_for, which aiomqtt's publish uses, can swallow a
+    cancellation that races with the acknowledgement (gh-86296). Every service loop
+    calls this after its publishes, so that a stop always stops it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

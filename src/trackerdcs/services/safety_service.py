@@ -34,7 +34,14 @@ from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.commands import payload_bytes
-from trackerdcs.services.mqtt import BrokerSettings, client_id, keep_connected, say_offline, session
+from trackerdcs.services.mqtt import (
+    BrokerSettings,
+    client_id,
+    honour_cancel,
+    keep_connected,
+    say_offline,
+    session,
+)
 from trackerdcs.services.replies import send_reply
 from trackerdcs.services.requests import Requester
 from trackerdcs.services.sequencer import SequenceError, Sequencer
@@ -118,6 +125,7 @@ class SafetyService:
                 await self._dispatch(client, message, topic, raw)
             except Exception:  # no input may stop the safety service
                 log.exception("safety: handling %s failed", topic)
+            honour_cancel()
 
     async def _dispatch(
         self, client: aiomqtt.Client, message: aiomqtt.Message, topic: str, raw: bytes
@@ -152,6 +160,7 @@ class SafetyService:
         while True:
             await asyncio.sleep(0.25)
             await self._apply(self.client, self.state.engine.tick(self.clock()))
+            honour_cancel()
 
     # -- rules -------------------------------------------------------------------------
     async def _apply(self, client: aiomqtt.Client, transitions: list[Transition]) -> None:
@@ -287,6 +296,7 @@ class SafetyService:
             await client.publish(self.topics.heartbeat, dumps(body), qos=0)
             self._heartbeats += 1
             await self._publish_modules(client)
+            honour_cancel()
             await asyncio.sleep(self.stand.interlock.heartbeat)
 
     async def _notify(self, event: AlarmEvent) -> None:
