@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from tests.helpers import BrokerProcess
+from tests.helpers import BrokerProcess, free_port
+from tests.receivers import MailBox, WebHook
 
 
 @pytest.fixture(params=["mosquitto", "embedded"])
@@ -26,3 +28,29 @@ def mosquitto(tmp_path: Path) -> Iterator[BrokerProcess]:
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[MailBox, int]]:
+    box = MailBox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture
+def hook() -> Iterator[WebHook]:
+    receiver = WebHook()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def ntfy() -> Iterator[WebHook]:
+    receiver = WebHook()
+    receiver.start()
+    yield receiver
+    receiver.stop()

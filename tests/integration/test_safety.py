@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import TIMEOUT, BrokerProcess, Probe, dcs_argv, decode, probe
+from tests.receivers import MailBox, WebHook, json_url, mail_url
 from trackerdcs.devices.physics import dew_point
 from trackerdcs.services.device_service import DeviceService
 from trackerdcs.services.safety_service import SafetyService
@@ -293,3 +294,24 @@ def test_rules_test_names_a_bad_recording(tmp_path: Path) -> None:
     result = subprocess.run(dcs_argv("rules", "test", str(bad)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"{bad}: CSV needs the columns ts, device, field, value" in result.stderr
+
+
+async def test_alarms_reach_email_and_a_webhook_once_even_when_flapping(
+    mosquitto: BrokerProcess, hook: WebHook, smtp: tuple[MailBox, int]
+) -> None:
+    box, smtp_port = smtp
+    urls = f'notify = ["{json_url(hook.port)}", "{mail_url(smtp_port)}"]'
+    text = STAND.replace("heartbeat = 0.2", f"heartbeat = 0.2\n{urls}")
+    async with running_stack(mosquitto, text) as (_, p):
+        for humidity in ("95", "30", "95", "30"):
+            mark = p.mark()
+            assert (await p.command("/env/sim/humidity", humidity)).ok
+            active = humidity == "95"
+            await alarms(p, lambda a, active=active: bool(a) and a[0]["active"] is active, mark)
+        async with asyncio.timeout(TIMEOUT):
+            while len(hook.posts) < 2 or len(box.messages) < 2:
+                await asyncio.sleep(0.05)
+    titles = [post.body["title"] for post in hook.posts]
+    assert titles == ["[ALARM] safety-test: dewpoint raised", "[ALARM] safety-test: dewpoint cleared"]
+    assert box.subjects() == titles
+    assert "env.dewpoint_margin" in hook.posts[0].body["message"]
