@@ -11,11 +11,12 @@ import sys
 import time
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 def main() -> None:
     port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-load")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-load")
     client.max_queued_messages_set(100_000)
     client.connect("127.0.0.1", port)
     client.loop_start()
