@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         figures[f"startup_{kind}_median_s"] = statistics.median(times)
         figures[f"startup_{kind}_max_s"] = max(times)
         print(
-            f"dcs up -> all demo services online (4 devices + safety) ({kind}): median {statistics.median(times):.2f} s, "
-            f"max {max(times):.2f} s over {len(times)} runs"
+            f"dcs up -> 4 devices + safety service online ({kind}): "
+            f"median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} runs"
         )
     lat = bench_latency(args.commands)
     figures["reply_median_ms"] = statistics.median(lat) * 1e3
