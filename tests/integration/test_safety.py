@@ -104,11 +104,13 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(broker: BrokerProcess, text: str = STAND) -> AsyncIterator[tuple[Stack, Probe]]:
+async def running_stack(
+    broker: BrokerProcess, text: str = STAND, with_safety: bool = True
+) -> AsyncIterator[tuple[Stack, Probe]]:
     stack = Stack(parse_stand(text, "test.toml"), broker)
     try:
         async with probe(broker.settings) as p:
-            for name in ("safety", "hv", "lv", "env"):
+            for name in ("safety", "hv", "lv", "env") if with_safety else ("hv", "lv", "env"):
                 await stack.start(name)
             await module_state(p, "OFF")
             yield stack, p
@@ -220,12 +222,17 @@ async def test_a_silent_sensor_inhibits_hv(broker: BrokerProcess) -> None:
         assert "env_stale" in refused.message
 
 
-async def test_hv_ramps_down_when_the_interlock_heartbeat_stops(broker: BrokerProcess) -> None:
-    async with running_stack(broker) as (stack, p):
+async def test_hv_ramps_down_when_the_interlock_is_killed(broker: BrokerProcess, tmp_path: Path) -> None:
+    stand = tmp_path / "stand.toml"
+    stand.write_text(STAND)
+    argv = dcs_argv("safety", "run", "--config", str(stand), "--broker", broker.url)
+    safety = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.DEVNULL)
+    async with running_stack(broker, with_safety=False) as (_, p):
         assert (await p.command("/M1/cmd/on", "")).ok
         await module_state(p, "HV_ON")
         mark = p.mark()
-        await stack.stop("safety")
+        safety.kill()  # kill -9: no goodbye, the heartbeat just stops
+        await safety.wait()
         await p.status("hv", lambda s: s[0]["on"] == 0, start=mark)
         refused = await p.command("/hv/cmd/switch/0", "on")
         assert refused.reason == "interlocked"
