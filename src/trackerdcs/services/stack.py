@@ -21,6 +21,8 @@ from trackerdcs.services.stand import Stand
 
 log = logging.getLogger(__name__)
 
+EMBEDDED_STAGGER = 0.15  # s between service starts on the embedded broker
+
 
 @dataclass
 class StackOptions:
@@ -89,6 +91,11 @@ async def _run_devices(
         async with asyncio.TaskGroup() as tasks:
             for child in children:
                 tasks.create_task(child.run())
+                if plan is not None and plan.kind == "embedded":
+                    # amqtt can lose a CONNECT when several arrive at once (its
+                    # client_connected_cb iterates a dict that changes); the client then
+                    # waits 10 s for a CONNACK. Spacing the starts avoids it.
+                    await asyncio.sleep(EMBEDDED_STAGGER)
             messages = aiter(client.messages)
             await wait_online(messages, names, options.online_timeout)
             kind = plan.kind if plan else "external"
