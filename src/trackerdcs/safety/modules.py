@@ -98,7 +98,7 @@ def check_channel_command(
     hv_module, lv_module = modules.by_hv(ref), modules.by_lv(ref)
     if hv_module is not None:
         _check_hv(hv_module, ref, command, text, status, inhibited.get(hv_module.name, []))
-    if lv_module is not None and command == "switch" and not _safe_switch(text, on=True):
+    if lv_module is not None and command == "switch" and _safe_switch(text, on=False):
         _check_lv_off(lv_module, status.get(lv_module.hv_ref))
     rules = inhibited.get(str(ref), [])
     if rules and command == "switch" and _safe_switch(text, on=True):

@@ -59,7 +59,7 @@ class RuleEngine:
             value = values.get(parse_signal(rule.signal))
             if value is not None:
                 out += self._condition(rule, value, ts)
-        return out + self.tick(ts)
+        return out + self.tick(now)  # staleness is judged now, whatever the sample's age
 
     def on_availability(self, device: str, online: bool, now: float) -> list[Transition]:
         self.online[device] = online

@@ -48,7 +48,8 @@ class SafetyState:
         """
         out: dict[str, list[str]] = {}
         for rule in self.engine.active():
-            targets = [m.name for m in self._modules(rule.hv_off + rule.inhibit_hv)] + rule.switch_off
+            channels = [str(ChannelRef.parse(ref)) for ref in rule.switch_off]  # 'relay:01' is relay:1
+            targets = [m.name for m in self._modules(rule.hv_off + rule.inhibit_hv)] + channels
             for target in dict.fromkeys(targets):
                 out.setdefault(target, []).append(rule.name)
         return out
