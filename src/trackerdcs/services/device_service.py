@@ -12,10 +12,9 @@ import contextlib
 import logging
 
 import aiomqtt
-from aiomqtt import Will
 from paho.mqtt.properties import Properties
 
-from trackerdcs.contract.payloads import OFFLINE, ONLINE, Reply, dumps, stamp_status
+from trackerdcs.contract.payloads import ONLINE, Reply, dumps, stamp_status
 from trackerdcs.contract.topics import Action, DeviceTopics, Inbound
 from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.commands import CommandHandler, payload_bytes
@@ -23,11 +22,9 @@ from trackerdcs.services.device_io import DeviceIO
 from trackerdcs.services.guard import Guard
 from trackerdcs.services.mqtt import (
     BrokerSettings,
-    client_id,
     honour_cancel,
     keep_connected,
-    say_offline,
-    session,
+    online_session,
 )
 from trackerdcs.services.outbox import Outbox, Outgoing
 from trackerdcs.services.replies import send_reply
@@ -130,19 +127,14 @@ class DeviceService:
 
     # -- connection ----------------------------------------------------------------
     async def _connected_session(self) -> None:
-        will = Will(self.topics.availability, OFFLINE, qos=1, retain=True)
-        async with session(self.broker, client_id(self.device.name), will=will) as client:
-            try:
-                await self._announce(client)
-                async with asyncio.TaskGroup() as tasks:
-                    tasks.create_task(self._send_loop(client))
-                    tasks.create_task(self._receive_loop(client))
-            except* aiomqtt.MqttError as group:
-                raise group.exceptions[0] from None
-            finally:
-                # However we leave, say offline: a clean disconnect discards the will.
-                self.connected.clear()
-                await say_offline(client, self.topics.availability)
+        await online_session(
+            self.broker,
+            self.device.name,
+            self.topics.availability,
+            self._announce,
+            lambda client: [self._send_loop(client), self._receive_loop(client)],
+            self.connected,
+        )
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.topics.cmd_filter, qos=1)

@@ -13,10 +13,10 @@ import random
 import socket
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiomqtt
@@ -204,3 +204,35 @@ def honour_cancel() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+Loops = Callable[[aiomqtt.Client], list[Coroutine[Any, Any, None]]]
+
+
+async def online_session(
+    broker: BrokerSettings,
+    name: str,
+    availability: str,
+    announce: Callable[[aiomqtt.Client], Awaitable[None]],
+    loops: Loops,
+    connected: asyncio.Event,
+) -> None:
+    """One broker session of a service that has an availability topic.
+
+    The broker publishes ``offline`` through the last will if the service dies; on any
+    other exit the service publishes it itself, since a clean disconnect discards the
+    will. ``announce`` runs first (subscribe, say online), then the ``loops`` together;
+    the first broker error ends them all and is raised for :func:`keep_connected`.
+    """
+    will = Will(availability, OFFLINE, qos=1, retain=True)
+    async with session(broker, client_id(name), will=will) as client:
+        try:
+            await announce(client)
+            async with asyncio.TaskGroup() as tasks:
+                for loop in loops(client):
+                    tasks.create_task(loop)
+        except* aiomqtt.MqttError as group:
+            raise group.exceptions[0] from None
+        finally:
+            connected.clear()
+            await say_offline(client, availability)

@@ -16,10 +16,8 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
-from aiomqtt import Will
 
 from trackerdcs.contract.payloads import (
-    OFFLINE,
     ONLINE,
     CommandRejected,
     Meta,
@@ -36,11 +34,9 @@ from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.commands import payload_bytes
 from trackerdcs.services.mqtt import (
     BrokerSettings,
-    client_id,
     honour_cancel,
     keep_connected,
-    say_offline,
-    session,
+    online_session,
 )
 from trackerdcs.services.replies import send_reply
 from trackerdcs.services.requests import Requester
@@ -77,23 +73,18 @@ class SafetyService:
         await keep_connected("safety", self.broker, self._session)
 
     async def _session(self) -> None:
-        will = Will(self.topics.availability, OFFLINE, qos=1, retain=True)
-        async with session(self.broker, client_id(self.topics.device), will=will) as client:
-            self.client, self.requester = client, Requester(client)
-            self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
-            try:
-                await self._announce(client)
-                async with asyncio.TaskGroup() as tasks:
-                    tasks.create_task(self._receive(client))
-                    tasks.create_task(self._heartbeat(client))
-                    tasks.create_task(self._tick())
-            except* aiomqtt.MqttError as group:
-                raise group.exceptions[0] from None
-            finally:
-                self.connected.clear()
-                await say_offline(client, self.topics.availability)
+        await online_session(
+            self.broker,
+            self.topics.device,
+            self.topics.availability,
+            self._announce,
+            lambda client: [self._receive(client), self._heartbeat(client), self._tick()],
+            self.connected,
+        )
 
     async def _announce(self, client: aiomqtt.Client) -> None:
+        self.client, self.requester = client, Requester(client)
+        self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
         # Only the stand's own devices: other traffic on the broker must not queue up here.
         for device in self.stand.devices:
             await client.subscribe(DeviceTopics(device.name).status, qos=1)
