@@ -351,3 +351,10 @@ def test_old_sample_does_not_clear_stale_rule() -> None:
     out = eng.on_status("env", env(500.0, temperature=20.0), 1020.5)
     assert out == []
     assert [r.name for r in eng.active()] == ["r"]
+
+
+def test_an_old_retained_sample_at_start_does_not_fire_a_stale_rule() -> None:
+    eng = engine(rule(stale="env", after_s=5.0))
+    # The broker hands us env's last status from an hour ago, before env itself is back.
+    assert eng.on_status("env", env(START - 3600, temperature=20.0), START + 0.1) == []
+    assert [t.active for t in eng.tick(START + 5.2)] == [True]

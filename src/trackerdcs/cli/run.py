@@ -82,16 +82,16 @@ def _banner(info: StackInfo) -> None:
     console = Console(stderr=False, soft_wrap=True)
     b = info.broker
     console.print(
-        f"[bold green]Stand is up[/]: {len(info.devices)} devices online in "
+        f"[bold green]Stand is up[/]: {len(info.devices)} services online in "
         f"{info.seconds_to_online:.2f} s ({', '.join(info.devices)})"
     )
     console.print(f"  broker  {b.url} ({info.broker_kind})")
     console.print("Try, in another terminal:")
     console.print(f"  mosquitto_sub -h {b.host} -p {b.port} -t '/#' -v")
     console.print(f"  mosquitto_pub -h {b.host} -p {b.port} -t /hv/cmd/setv/0 -m 100.")
-    console.print(f"  mosquitto_pub -h {b.host} -p {b.port} -t /hv/cmd/switch/0 -m on")
+    console.print(f"  mosquitto_pub -h {b.host} -p {b.port} -t /hv/cmd/switch/0 -m on   # refused: LV first")
+    console.print(f"  .venv/bin/dcs module on M1 --broker {b.url}   # LV, then HV")
     console.print(f"  .venv/bin/dcs watch --broker {b.url}")
-    console.print(f"  .venv/bin/dcs switch lv 0 on --broker {b.url}")
     console.print("Press Ctrl-C to stop.")
 
 

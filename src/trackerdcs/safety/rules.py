@@ -93,7 +93,8 @@ class RuleEngine:
     def _staleness(self, rule: RuleConfig, now: float) -> list[Transition]:
         device = rule.stale
         assert device is not None  # only stale rules come here
-        last = self.last_seen.get(device, self.start)
+        # Every device gets after_s from our start, whatever an old retained sample says.
+        last = max(self.last_seen.get(device, self.start), self.start)
         age = now - last
         offline = self.online.get(device) is False
         stale = offline or age > rule.after_s
