@@ -157,3 +157,12 @@ async def test_a_hanging_driver_gives_device_error_after_the_timeout() -> None:
         release.set()
     assert (reply.ok, reply.reason) == (False, Reason.DEVICE_ERROR)
     assert "no answer within 0.05 s" in reply.message
+
+
+def test_the_readme_stand_example_is_valid() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = readme.split("```toml\n")[1:]
+    assert blocks, "the README shows a stand file"
+    for block in blocks:
+        stand = parse_stand(block.split("```", 1)[0], "README.md")
+        assert stand.devices
