@@ -160,6 +160,7 @@ async def session(
                     log.debug("%s: MQTT v5 failed (%s), trying 3.1.1", settings.url, exc)
                     continue
                 raise
+            honour_cancel()  # a stop while connecting (aiomqtt waits for CONNACK with wait_for)
             yield client
             return
 
@@ -184,6 +185,7 @@ async def keep_connected(name: str, broker: BrokerSettings, connected: Callable[
     """Run ``connected`` (one broker session) forever, reconnecting with backoff."""
     delay = BACKOFF_MIN
     while True:
+        honour_cancel()
         try:
             await connected()
         except aiomqtt.MqttError as exc:
@@ -228,6 +230,7 @@ async def online_session(
     async with session(broker, client_id(name), will=will) as client:
         try:
             await announce(client)
+            honour_cancel()  # a stop during the announcement's publishes or subscribes
             async with asyncio.TaskGroup() as tasks:
                 for loop in loops(client):
                     tasks.create_task(loop)
