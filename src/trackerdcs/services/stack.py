@@ -15,7 +15,7 @@ from aiomqtt import Message
 from trackerdcs.contract.payloads import ONLINE
 from trackerdcs.contract.topics import device_of, wildcard
 from trackerdcs.services.broker import BrokerPlan, check_port_free, plan_broker, wait_port
-from trackerdcs.services.mqtt import BrokerSettings, Protocol, client_id, session
+from trackerdcs.services.mqtt import BrokerSettings, Protocol, client_id, honour_cancel, session
 from trackerdcs.services.processes import Supervised, spawn, stop
 from trackerdcs.services.stand import Stand
 
@@ -88,6 +88,7 @@ async def _run_devices(
     async with session(broker, client_id("dcs-up")) as client:
         # Subscribe before the devices start, so no fresh "online" can be missed.
         await client.subscribe(wildcard("availability"), qos=1)
+        honour_cancel()  # Ctrl-C during the subscribe must still stop us
         async with asyncio.TaskGroup() as tasks:
             for child in children:
                 tasks.create_task(child.run())
