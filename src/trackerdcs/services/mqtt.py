@@ -181,13 +181,19 @@ async def say_offline(client: aiomqtt.Client, topic: str) -> None:
         await asyncio.shield(client.publish(topic, OFFLINE, qos=1, retain=True, timeout=1.0))
 
 
-async def keep_connected(name: str, broker: BrokerSettings, connected: Callable[[], Awaitable[None]]) -> None:
-    """Run ``connected`` (one broker session) forever, reconnecting with backoff."""
+async def keep_connected(
+    name: str, broker: BrokerSettings, connected: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
+    """Run ``connected`` (one broker session) forever, reconnecting with backoff.
+
+    Each session runs in a task of its own: in Python 3.11 a TaskGroup whose child
+    fails can leave its parent task's cancel count raised (fixed in 3.12), which would
+    make :func:`honour_cancel` misfire in the next session of a long-lived task.
+    """
     delay = BACKOFF_MIN
     while True:
-        honour_cancel()
         try:
-            await connected()
+            await asyncio.create_task(connected())
         except aiomqtt.MqttError as exc:
             log.warning("%s: broker %s: %s; retrying in %.1f s", name, broker.url, exc, delay)
         else:
