@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,12 +115,3 @@ async def wait_port(
         writer.close()
         await writer.wait_closed()
         return
-
-
-def mosquitto_version(path: str) -> str:
-    try:
-        out = subprocess.run([path, "-h"], capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "mosquitto"
-    first = out.splitlines()[0] if out else "mosquitto"
-    return first.replace("version ", "").strip()

@@ -58,7 +58,6 @@ class DeviceService:
         self._wake = asyncio.Event()
         self._last_key: tuple[object, ...] | None = None
         self._last_publish = float("-inf")
-        self._last_sample: Sample | None = None
 
     async def run(self) -> None:
         try:
@@ -94,7 +93,7 @@ class DeviceService:
     def _publish_status(self, sample: Sample, now: float) -> None:
         payload = dumps(stamp_status(sample.body, sample.ts, self.seq))
         self.seq += 1
-        self._last_key, self._last_publish, self._last_sample = sample.key, now, sample
+        self._last_key, self._last_publish = sample.key, now
         self.outbox.put(Outgoing(self.topics.status, payload))
         if self.guard is not None:
             self.guard.own_status(sample.body)
