@@ -40,17 +40,20 @@ def smtp() -> Iterator[tuple[MailBox, int]]:
     controller.stop()
 
 
-@pytest.fixture
-def hook() -> Iterator[WebHook]:
+def _webhook() -> Iterator[WebHook]:
     receiver = WebHook()
     receiver.start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def hook() -> Iterator[WebHook]:
+    """A JSON webhook receiver on a free loopback port."""
+    yield from _webhook()
 
 
 @pytest.fixture
 def ntfy() -> Iterator[WebHook]:
-    receiver = WebHook()
-    receiver.start()
-    yield receiver
-    receiver.stop()
+    """A second receiver, standing in for a self-hosted ntfy server."""
+    yield from _webhook()
