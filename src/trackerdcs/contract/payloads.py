@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from enum import StrEnum
 from typing import Any
 
@@ -105,7 +106,7 @@ def decode_text(payload: bytes) -> str:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise CommandRejected(Reason.BAD_PAYLOAD, "payload is not UTF-8 text") from None
-    if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\r\n" for c in text):  # C0, DEL, C1
         raise CommandRejected(Reason.BAD_PAYLOAD, "payload contains control characters")
     return text.strip()
 

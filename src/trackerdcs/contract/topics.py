@@ -34,7 +34,7 @@ class Action(StrEnum):
 
 def check_name(name: str, what: str = "device name") -> str:
     """Return ``name`` if it is a valid device, command or parameter name."""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise TopicError(
             f"invalid {what} {name!r}: use letters, digits, '_', '-' or '.', at most 64 characters"
         )
@@ -126,7 +126,7 @@ def _parse_channel(text: str) -> int:
 def device_of(topic: str) -> str | None:
     """Return the device a topic belongs to, or None if it is not a device topic."""
     parts = topic.split("/")
-    if len(parts) < 3 or parts[0] != "" or not NAME_RE.match(parts[1]):
+    if len(parts) < 3 or parts[0] != "" or not NAME_RE.fullmatch(parts[1]):
         return None
     return parts[1]
 

@@ -112,16 +112,19 @@ class PowerSupply(Device):
     def _switch(self, channel: int | None, text: str) -> str:
         on = parse_switch(text)
         ch = _channel(channel)
-        if on and self.readings[ch].state is ChannelState.TRIPPED:
+        tripped = self._poll()[ch].state is ChannelState.TRIPPED  # now, not at the last status
+        if on and tripped:
             raise CommandRejected(Reason.TRIPPED, f"channel {ch} is tripped: send reset (or off) before on")
-        if not on and self.readings[ch].state is ChannelState.TRIPPED:
+        if not on and tripped:
             self.driver.clear_trip(ch)
         return self._update(channel, f"output {'on' if on else 'off'}", on=on)
 
     def _reset(self, channel: int | None, text: str) -> str:
         ch = _channel(channel)
         self.driver.clear_trip(ch)
-        return self._update(channel, "trip cleared, output off", on=False)
+        message = self._update(channel, "trip cleared, output off", on=False)
+        self._poll()
+        return message
 
     def _update(self, channel: int | None, message: str, **changes: float | bool) -> str:
         ch = _channel(channel)
@@ -144,11 +147,16 @@ class PowerSupply(Device):
         return {}
 
     # -- status -------------------------------------------------------------------
-    def read(self) -> Sample:
+    def _poll(self) -> list[ChannelReading]:
+        """Read the hardware (advancing a simulator) and note what a trip switched off."""
         self.readings = self.driver.poll(self.clock.monotonic())
         for ch, reading in enumerate(self.readings):
             if reading.state is ChannelState.TRIPPED:
                 self.settings[ch].on = False  # a trip switches the output off
+        return self.readings
+
+    def read(self) -> Sample:
+        self._poll()
         body: Body = [self._channel_status(ch) for ch in self.channels]
         key = tuple(
             (s.on, s.vreq, s.ilimit, r.state)

@@ -22,7 +22,7 @@ class ChannelRef:
     @classmethod
     def parse(cls, text: str) -> ChannelRef:
         device, sep, channel = text.partition(":")
-        if not sep or not NAME_RE.match(device) or not channel.isdigit():
+        if not sep or not NAME_RE.fullmatch(device) or not channel.isdigit():
             raise ValueError(f"expected DEVICE:CHANNEL such as 'hv:0', got {text!r}")
         return cls(device, int(channel))
 
@@ -116,7 +116,7 @@ def parse_signal(text: str) -> Signal:
     if ":" in where:
         ref = ChannelRef.parse(where)
         return Signal(ref.device, ref.channel, field)
-    if not NAME_RE.match(where):
+    if not NAME_RE.fullmatch(where):
         raise ValueError(f"invalid device name in signal {text!r}")
     return Signal(where, None, field)
 

@@ -62,9 +62,11 @@ class BrokerSettings:
             raise BrokerUrlError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
         tls = parts.scheme == "mqtts"
         try:
-            port = parts.port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
+            port = parts.port if parts.port is not None else (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
         except ValueError as exc:
             raise BrokerUrlError(f"broker URL {url!r}: {exc}") from None
+        if port == 0:
+            raise BrokerUrlError(f"broker URL {url!r}: port 0 is not a port")
         if not parts.hostname:
             raise BrokerUrlError(f"broker URL {url!r}: no host")
         protocol = parse_qs(parts.query).get("protocol", ["auto"])[-1]
