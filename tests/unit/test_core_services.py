@@ -38,7 +38,7 @@ def test_the_default_stand_reproduces_the_seed_and_adds_env() -> None:
         ('[[devices]]\nname = "hv"\nkind = "xx"\n', "x.toml: devices[0] (hv).kind: Input should be"),
         (
             HV + 'driver = "nope"\n',
-            "x.toml: devices[0] (hv).driver: no driver 'nope' for kind 'hv' (known: sim)",
+            "x.toml: devices[0] (hv).driver: no driver 'nope' for kind 'hv' (known: caen_n1470, keithley2410, sim)",
         ),
         (HV + HV, "x.toml: device names must be unique; repeated: hv"),
         ("devices = [", "x.toml: not valid TOML"),

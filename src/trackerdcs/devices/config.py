@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trackerdcs.contract.topics import NAME_RE
 
-Kind = Literal["hv", "lv", "env", "relay", "dummy"]
+Kind = Literal["hv", "lv", "env", "relay", "dummy", "chiller"]
 
 # Realistic defaults per kind: (vmax V, ilimit A, ramp V/s)
 SUPPLY_DEFAULTS: dict[str, tuple[float, float, float]] = {

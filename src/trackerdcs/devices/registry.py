@@ -6,6 +6,7 @@ service, topics, limits and replies stay as they are.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from trackerdcs.devices.base import Device
@@ -28,12 +29,31 @@ def _sim_lv(config: DeviceConfig, clock: Clock) -> Device:
     return PowerSupply(config, clock, SimulatedLV(config.channels, config.sim, config.seed))
 
 
+def _hardware(module: str) -> Factory:
+    """A hardware driver, imported only when a stand uses it (pymeasure and pyvisa load slowly).
+
+    Each module in :mod:`trackerdcs.devices.drivers` exposes ``create(config, clock)``.
+    """
+
+    def factory(config: DeviceConfig, clock: Clock) -> Device:
+        driver = importlib.import_module(f"trackerdcs.devices.drivers.{module}")
+        device: Device = driver.create(config, clock)
+        return device
+
+    return factory
+
+
 DRIVERS: dict[tuple[str, str], Factory] = {
     ("hv", "sim"): _sim_hv,
     ("lv", "sim"): _sim_lv,
     ("env", "sim"): SimulatedEnvironment,
     ("relay", "sim"): SimulatedRelay,
     ("dummy", "sim"): DummySensor,
+    ("lv", "hmp4040"): _hardware("hmp4040"),
+    ("hv", "keithley2410"): _hardware("keithley2410"),
+    ("hv", "caen_n1470"): _hardware("caen_n1470"),
+    ("env", "dht"): _hardware("dht"),
+    ("chiller", "julabo"): _hardware("julabo"),
 }
 
 

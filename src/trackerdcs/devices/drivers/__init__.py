@@ -1,0 +1,1 @@
+"""Hardware drivers: each module exposes ``create(config, clock) -> Device``."""
