@@ -577,6 +577,6 @@ def test_meta_of_every_kind(
 
 
 def test_an_unknown_driver_is_a_key_error() -> None:
-    assert drivers_for("hv") == ["sim"]
+    assert drivers_for("hv") == ["caen_n1470", "keithley2410", "sim"]
     with pytest.raises(KeyError, match="no driver 'visa' for kind 'hv'"):
         make(ManualClock(), "hv", "hv", driver="visa")

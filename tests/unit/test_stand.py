@@ -93,7 +93,7 @@ def test_a_minimal_stand_gets_the_supply_defaults() -> None:
         ),
         (
             HV + 'driver = "nope"\n',
-            "x.toml: devices[0] (hv).driver: no driver 'nope' for kind 'hv' (known: sim)",
+            "x.toml: devices[0] (hv).driver: no driver 'nope' for kind 'hv' (known: caen_n1470, keithley2410, sim)",
         ),
         (HV + LV + HV, "x.toml: device names must be unique; repeated: hv"),
         ("devices = [", "x.toml: not valid TOML"),
