@@ -25,9 +25,9 @@ from trackerdcs.services.mqtt import (
     SESSION_EXPIRY,
     BrokerSettings,
     BrokerUrlError,
-    _connect_properties,
+    connect_properties,
     _protocols,
-    _tls_context,
+    tls_context,
 )
 
 # -- mosquitto configuration -------------------------------------------------------------
@@ -213,15 +213,15 @@ def test_protocol_negotiation_order(protocol: str, expected: list[ProtocolVersio
 
 
 def test_tls_only_for_mqtts() -> None:
-    assert _tls_context(BrokerSettings()) is None
-    context = _tls_context(BrokerSettings(tls=True))
+    assert tls_context(BrokerSettings()) is None
+    context = tls_context(BrokerSettings(tls=True))
     assert context is not None
     assert context.check_hostname
 
 
 def test_a_persistent_session_gets_an_expiry() -> None:
-    assert _connect_properties(False) is None
-    props = _connect_properties(True)
+    assert connect_properties(False) is None
+    props = connect_properties(True)
     assert props is not None
     assert props.packetType == PacketTypes.CONNECT
     assert props.json() == {"SessionExpiryInterval": SESSION_EXPIRY}  # type: ignore[no-untyped-call]

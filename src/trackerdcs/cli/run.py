@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from trackerdcs.cli.archive import target_or_exit
 from trackerdcs.cli.common import (
     broker_or_exit,
     common_options,
@@ -17,6 +18,7 @@ from trackerdcs.cli.common import (
     setup_logging,
     stand_or_exit,
 )
+from trackerdcs.services.archive_config import DEFAULT_DATA
 from trackerdcs.services.broker import BrokerError
 from trackerdcs.services.embedded_broker import serve
 from trackerdcs.services.mqtt import BrokerSettings
@@ -25,7 +27,6 @@ from trackerdcs.services.stand import StandError, default_stand_text
 from trackerdcs.services.wiring import device_service, safety_service
 
 log = logging.getLogger(__name__)
-DEFAULT_DATA = Path.home() / ".local/share/trackerdcs"
 
 
 def register(cli: click.Group) -> None:
@@ -52,7 +53,15 @@ def register(cli: click.Group) -> None:
     default=DEFAULT_DATA,
     envvar="DCS_DATA_DIR",
     show_default=True,
-    help="Where the broker keeps its persistent state.",
+    help="Where the stand keeps its data: the broker's state, the SQLite archive, the spool.",
+)
+@click.option(
+    "--archive",
+    "archive_url",
+    envvar="DCS_ARCHIVE",
+    metavar="URL",
+    help="Archive: influxdb://HOST:PORT/DB, influxdb2://HOST:PORT/?org=O&bucket=B or sqlite:///FILE "
+    "(default: the stand's [archive], else SQLite in the data directory).",
 )
 def up(
     config: Path | None,
@@ -62,13 +71,16 @@ def up(
     mqtt_port: int,
     broker_kind: str,
     data_dir: Path,
+    archive_url: str | None,
 ) -> None:
-    """Run the stand: a broker and every device service. Ctrl-C stops it all."""
+    """Run the stand: a broker, the archiver and every device service. Ctrl-C stops it all."""
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
     if broker_url:
         stand.broker.url = broker_url
-    options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind)
+    if archive_url:
+        target_or_exit(stand, data_dir, archive_url)  # a wrong URL stops here, before anything starts
+    options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind, archive=archive_url)
     try:
         run_async(run_stack(options, _banner))
     except BrokerError as exc:

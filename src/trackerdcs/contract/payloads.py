@@ -17,6 +17,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_PAYLOAD_BYTES = 1024
+# Units of the common status fields: what `dcs history --plot` writes on its axis.
+# A device's own units are in its retained /<device>/meta.
+FIELD_UNITS = {
+    "vreq": "V",
+    "vmon": "V",
+    "imon": "A",
+    "ilimit": "A",
+    "rampup": "V/s",
+    "rampdown": "V/s",
+    "temperature": "°C",
+    "humidity": "%",
+    "dewpoint": "°C",
+    "setpoint": "°C",
+}
+
 ONLINE = "online"
 OFFLINE = "offline"
 

@@ -95,7 +95,7 @@ def client_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def _tls_context(settings: BrokerSettings) -> ssl.SSLContext | None:
+def tls_context(settings: BrokerSettings) -> ssl.SSLContext | None:
     if not settings.tls:
         return None
     context = ssl.create_default_context(cafile=settings.ca_file)
@@ -111,7 +111,7 @@ def _protocols(settings: BrokerSettings) -> list[ProtocolVersion]:
     return [ProtocolVersion.V5, ProtocolVersion.V311]
 
 
-def _connect_properties(persistent: bool) -> Properties | None:
+def connect_properties(persistent: bool) -> Properties | None:
     """A v5 persistent session needs an expiry, or it ends with the connection."""
     if not persistent:
         return None
@@ -143,10 +143,10 @@ async def session(
             will=will,
             clean_session=None if v5 else not persistent,
             clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=_connect_properties(persistent) if v5 else None,
+            properties=connect_properties(persistent) if v5 else None,
             timeout=min(timeout, V5_PROBE_TIMEOUT) if attempt < len(protocols) else timeout,
             keepalive=10,
-            tls_context=_tls_context(settings),
+            tls_context=tls_context(settings),
             max_queued_incoming_messages=QUEUE_LIMIT,
             max_queued_outgoing_messages=QUEUE_LIMIT,
             # paho leaves Nagle's algorithm on, which delays each small publish ~40 ms.

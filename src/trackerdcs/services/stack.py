@@ -22,6 +22,7 @@ from trackerdcs.services.stand import Stand
 log = logging.getLogger(__name__)
 
 EMBEDDED_STAGGER = 0.15  # s between service starts on the embedded broker
+ARCHIVE = "archive"
 
 
 @dataclass
@@ -32,6 +33,7 @@ class StackOptions:
     data_dir: Path = field(default_factory=lambda: Path.home() / ".local/share/trackerdcs")
     broker: str = "auto"  # auto, mosquitto or embedded
     online_timeout: float = 60.0
+    archive: str | None = None  # --archive URL; None: the stand's, else SQLite in data_dir
 
 
 @dataclass
@@ -85,11 +87,16 @@ async def _run_devices(
     if options.stand.has_safety:
         names.append(options.stand.interlock.name)
         children.insert(0, Supervised("safety", service_argv(["safety", "run"], options, broker)))
+    archiver = Supervised(ARCHIVE, service_argv(archive_command(options), options, broker))
     async with session(broker, client_id("dcs-up")) as client:
         # Subscribe before the devices start, so no fresh "online" can be missed.
         await client.subscribe(wildcard("availability"), qos=1)
         honour_cancel()  # Ctrl-C during the subscribe must still stop us
         async with asyncio.TaskGroup() as tasks:
+            # The archiver first: once it is subscribed, no sample of the devices is missed.
+            messages = aiter(client.messages)
+            tasks.create_task(archiver.run())
+            await wait_online(messages, [ARCHIVE], options.online_timeout)
             for child in children:
                 tasks.create_task(child.run())
                 if plan is not None and plan.kind == "embedded":
@@ -97,11 +104,15 @@ async def _run_devices(
                     # client_connected_cb iterates a dict that changes); the client then
                     # waits 10 s for a CONNACK. Spacing the starts avoids it.
                     await asyncio.sleep(EMBEDDED_STAGGER)
-            messages = aiter(client.messages)
             await wait_online(messages, names, options.online_timeout)
             kind = plan.kind if plan else "external"
-            on_ready(StackInfo(broker, kind, names, time.monotonic() - started))
+            on_ready(StackInfo(broker, kind, [ARCHIVE, *names], time.monotonic() - started))
             await log_availability(messages)
+
+
+def archive_command(options: StackOptions) -> list[str]:
+    command = ["archive", "run", "--data-dir", str(options.data_dir)]
+    return command + (["--archive", options.archive] if options.archive else [])
 
 
 async def wait_online(messages: AsyncIterator[Message], names: list[str], timeout: float) -> None:

@@ -17,6 +17,7 @@ from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.devices.registry import DRIVERS, drivers_for
 from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig
 from trackerdcs.safety.modules import ModuleMap
+from trackerdcs.services.archive_config import ArchiveConfig
 from trackerdcs.services.mqtt import BrokerSettings, BrokerUrlError
 from trackerdcs.services.stand_checks import check_safety
 
@@ -60,6 +61,7 @@ class Stand(BaseModel):
     modules: list[ModuleConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
     interlock: InterlockConfig = Field(default_factory=InterlockConfig)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     source: str = Field(default="<default stand>", exclude=True)
 
     @model_validator(mode="after")
@@ -133,6 +135,8 @@ def load_stand(path: Path | str | None = None) -> Stand:
         stand.broker.password_file = base / stand.broker.password_file
     if stand.broker.ca_file and not stand.broker.ca_file.is_absolute():
         stand.broker.ca_file = base / stand.broker.ca_file
+    if stand.archive.secret_file and not stand.archive.secret_file.is_absolute():
+        stand.archive.secret_file = base / stand.archive.secret_file
     return stand
 
 
