@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/dcs up
 
-## services: install the real services the tests talk to (mosquitto), when missing
+## services: install the real services the tests talk to (mosquitto, InfluxDB), when missing
 services:
 	@bash scripts/ensure-services.sh
 

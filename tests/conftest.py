@@ -9,6 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.helpers import BrokerProcess, free_port
+from tests.influx import InfluxProcess
 from tests.receivers import MailBox, WebHook
 
 
@@ -57,3 +58,21 @@ def hook() -> Iterator[WebHook]:
 def ntfy() -> Iterator[WebHook]:
     """A second receiver, standing in for a self-hosted ntfy server."""
     yield from _webhook()
+
+
+@pytest.fixture
+def influx(tmp_path: Path) -> Iterator[InfluxProcess]:
+    """A real InfluxDB 1.x on free loopback ports with a temporary data directory."""
+    process = InfluxProcess(tmp_path / "influxdb")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxProcess]:
+    """One InfluxDB for the tests that only write and read (each uses its own database)."""
+    process = InfluxProcess(tmp_path_factory.mktemp("influxdb"))
+    process.start()
+    yield process
+    process.stop()

@@ -25,8 +25,8 @@ from trackerdcs.services.mqtt import (
     SESSION_EXPIRY,
     BrokerSettings,
     BrokerUrlError,
-    connect_properties,
     _protocols,
+    connect_properties,
     tls_context,
 )
 

@@ -101,10 +101,10 @@ class Influx1Backend(_Http):
         return [(t / 1e9, v) for t, v in values if v is not None]
 
     def count(self, measurement: str) -> int:
-        """Points in a measurement: rows of SELECT * (a count per field would count fields)."""
-        statement = f"SELECT * FROM {quote_identifier(measurement)}"
+        """Points in a measurement: the largest per-field count (every point has that field)."""
+        statement = f"SELECT count(*) FROM {quote_identifier(measurement)}"
         series = self.influxql(statement)[0].get("series", [])
-        return sum(len(s["values"]) for s in series)
+        return max((int(v) for v in series[0]["values"][0][1:] if v is not None), default=0) if series else 0
 
 
 class Influx2Backend(_Http):

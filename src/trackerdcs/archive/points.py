@@ -13,9 +13,10 @@ events (``/interlock/events``) go to the measurement ``events``, tag ``device``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from trackerdcs.archive.lineproto import Field
 
@@ -66,23 +67,32 @@ def decode(message: Message) -> Decoded:
     entries = body if isinstance(body, list) else [body]
     if leaf == EVENTS:
         device, entries = EVENTS, [{**e, "source": parts[1]} for e in entries if isinstance(e, dict)]
-    default_ns = int(message.arrival * 1e9)
+    default_ns = to_ns(message.arrival)
     points = [p for entry in entries if isinstance(entry, dict) if (p := _point(device, entry, default_ns))]
     return Decoded(points, device, _seq(entries))
 
 
+def to_ns(seconds: float) -> int:
+    """Seconds as a float to integer nanoseconds, rounded to the microsecond a float holds."""
+    return round(seconds * 1e6) * 1000
+
+
 def _availability(device: str, message: Message) -> Point:
     online = message.payload.strip() == b"online"
-    return Point(AVAILABILITY, {"device": device}, {"online": int(online)}, int(message.arrival * 1e9))
+    return Point(AVAILABILITY, {"device": device}, {"online": int(online)}, to_ns(message.arrival))
 
 
 def _point(device: str, entry: Mapping[str, Any], default_ns: int) -> Point | None:
     ts = entry.get("ts")
-    time_ns = int(ts * 1e9) if isinstance(ts, int | float) and not isinstance(ts, bool) else default_ns
+    time_ns = to_ns(ts) if _is_time(ts) else default_ns
     number = entry.get("number")
     tags = {"number": str(number)} if isinstance(number, int | str) and str(number) else {}
     fields = dict(_fields(entry, ""))
     return Point(device, tags, fields, time_ns) if fields else None
+
+
+def _is_time(ts: object) -> TypeGuard[float]:
+    return isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) and ts >= 0
 
 
 def _fields(entry: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Field]]:

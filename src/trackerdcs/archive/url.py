@@ -69,11 +69,11 @@ def parse_archive_url(url: str, secret_file: Path | None = None) -> ArchiveTarge
 
 
 def _sqlite(url: str, path: str) -> ArchiveTarget:
-    # sqlite:///relative/or/absolute: three slashes, then the path as written
+    # as SQLAlchemy: sqlite:///relative/path, sqlite:////absolute/path
     if not path or path == "/":
         raise ArchiveUrlError(f"archive URL {url!r}: give a file, e.g. sqlite:///data/archive.sqlite3")
     raw = url.removeprefix("sqlite://")
-    return ArchiveTarget("sqlite", path=Path(unquote(raw[1:] if raw.startswith("//") else raw)))
+    return ArchiveTarget("sqlite", path=Path(unquote(raw.removeprefix("/"))))
 
 
 def _influx1(
