@@ -98,7 +98,8 @@ class Influx1Backend(_Http):
         )
         series = self.influxql(statement)[0].get("series", [])
         values = series[0]["values"] if series else []
-        return [(t / 1e9, v) for t, v in values if v is not None]
+        # InfluxDB's JSON writes 3e16 as 30000000000000000: numbers are floats again here
+        return [(t / 1e9, v if isinstance(v, str) else float(v)) for t, v in values if v is not None]
 
     def count(self, measurement: str) -> int:
         """Points in a measurement: the largest per-field count (every point has that field)."""
