@@ -76,6 +76,15 @@ class Influx1Backend(_Http):
             self.influxql(f"CREATE DATABASE {quote_identifier(self.target.database)}", post=True)
             self._created = True
 
+    def select(self, statement: str) -> list[dict[str, Any]]:
+        """The series a SELECT returns; none while nothing was ever written."""
+        try:
+            return list(self.influxql(statement)[0].get("series", []))
+        except Rejected as exc:
+            if "database not found" in str(exc):
+                return []
+            raise
+
     def influxql(self, statement: str, post: bool = False) -> list[dict[str, Any]]:
         fields = {"q": statement, "db": self.target.database, "epoch": "ns"}
         path = "/query?" + urlencode(fields)
@@ -96,7 +105,7 @@ class Influx1Backend(_Http):
             f"SELECT {quote_identifier(query.field)} FROM {quote_identifier(query.device)}"
             f" WHERE {' AND '.join(where)} ORDER BY time LIMIT {query.limit}"
         )
-        series = self.influxql(statement)[0].get("series", [])
+        series = self.select(statement)
         values = series[0]["values"] if series else []
         # InfluxDB's JSON writes 3e16 as 30000000000000000: numbers are floats again here
         return [(t / 1e9, v if isinstance(v, str) else float(v)) for t, v in values if v is not None]
@@ -104,7 +113,7 @@ class Influx1Backend(_Http):
     def count(self, measurement: str) -> int:
         """Points in a measurement: the largest per-field count (every point has that field)."""
         statement = f"SELECT count(*) FROM {quote_identifier(measurement)}"
-        series = self.influxql(statement)[0].get("series", [])
+        series = self.select(statement)
         return max((int(v) for v in series[0]["values"][0][1:] if v is not None), default=0) if series else 0
 
 
