@@ -122,7 +122,9 @@ def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: st
         assert f"mqtt://127.0.0.1:{port}" in up.output
         assert f"({kind})" in up.output
         children = children_of(up.popen.pid)
-        assert len(children) >= 7, f"broker, archiver, safety service and four devices expected, got {children}"
+        assert len(children) >= 7, (
+            f"broker, archiver, safety service and four devices expected, got {children}"
+        )
         status = run_dcs("status", "--json", "--broker", f"mqtt://127.0.0.1:{port}")
         views = json.loads(status.stdout)
         assert sorted(views) == ["M1", "archive", "env", "hv", "interlock", "lv", "sensor_1"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from trackerdcs.archive.lineproto import Field
-from trackerdcs.archive.points import Point
+from trackerdcs.archive.points import Message, Point, decode
 
 
 class Unavailable(Exception):
@@ -30,9 +31,21 @@ class Query:
 Series = list[tuple[float, Field]]  # (time in s since the epoch, value)
 
 
+@dataclass
+class Report:
+    """What a batch of messages held."""
+
+    points: int = 0
+    seqs: list[tuple[str, int | None]] = field(default_factory=list)  # per status: device, seq
+    errors: list[str] = field(default_factory=list)
+
+
 class Backend(Protocol):
     def write(self, points: list[Point]) -> None:
         """Store points; raise :class:`Unavailable` or :class:`Rejected`."""
+
+    def write_messages(self, messages: Iterable[Message]) -> Report:
+        """Store every point of a batch of messages; raise as :meth:`write`."""
 
     def history(self, query: Query) -> Series:
         """The values of one field, oldest first."""
@@ -42,3 +55,18 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+def decode_messages(messages: Iterable[Message]) -> tuple[list[Point], Report]:
+    """The general path from messages to points, for backends that take points."""
+    points: list[Point] = []
+    report = Report()
+    for message in messages:
+        decoded = decode(message)
+        if decoded.error:
+            report.errors.append(decoded.error)
+        points.extend(decoded.points)
+        if decoded.device is not None and message.topic.endswith("/status"):
+            report.seqs.append((decoded.device, decoded.seq))
+    report.points = len(points)
+    return points, report

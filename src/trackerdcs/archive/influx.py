@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -18,8 +19,9 @@ from urllib.parse import urlencode
 import urllib3
 
 from trackerdcs.archive import lineproto
-from trackerdcs.archive.backend import Query, Rejected, Series, Unavailable
-from trackerdcs.archive.points import Point
+from trackerdcs.archive.backend import Query, Rejected, Report, Series, Unavailable
+from trackerdcs.archive.encode import encode_messages
+from trackerdcs.archive.points import Message, Point
 from trackerdcs.archive.url import ArchiveTarget
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,18 @@ class _Http:
     def __init__(self, target: ArchiveTarget) -> None:
         self.target = target
         self.http = urllib3.PoolManager(maxsize=2, retries=False, timeout=TIMEOUT)
+
+    def write_body(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def write(self, points: list[Point]) -> None:
+        self.write_body(to_body(points))
+
+    def write_messages(self, messages: Iterable[Message]) -> Report:
+        encoded = encode_messages(messages)
+        if encoded.lines:
+            self.write_body(encoded.body)
+        return Report(len(encoded.lines), encoded.seqs, encoded.errors)
 
     def request(
         self, method: str, path: str, body: bytes | None = None, **kw: Any
@@ -65,11 +79,11 @@ class Influx1Backend(_Http):
             self._headers = {}
         self._created = False
 
-    def write(self, points: list[Point]) -> None:
+    def write_body(self, body: bytes) -> None:
         self._ensure_database()
         fields = {"db": self.target.database, "precision": "ns"}
         path = "/write?" + urlencode(fields)
-        self.request("POST", path, to_body(points), headers=self._headers)
+        self.request("POST", path, body, headers=self._headers)
 
     def _ensure_database(self) -> None:
         if not self._created:

@@ -86,7 +86,8 @@ def _point(device: str, entry: Mapping[str, Any], default_ns: int) -> Point | No
     ts = entry.get("ts")
     time_ns = to_ns(ts) if _is_time(ts) else default_ns
     number = entry.get("number")
-    tags = {"number": str(number)} if isinstance(number, int | str) and str(number) else {}
+    channel = type(number) is int or (type(number) is str and number)  # not a bool, not ""
+    tags = {"number": str(number)} if channel else {}
     fields = dict(_fields(entry, ""))
     return Point(device, tags, fields, time_ns) if fields else None
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
-from trackerdcs.archive.backend import Query, Series, Unavailable
-from trackerdcs.archive.points import Point
+from trackerdcs.archive.backend import Query, Report, Series, Unavailable, decode_messages
+from trackerdcs.archive.points import Message, Point
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -38,6 +39,11 @@ class SqliteBackend:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+
+    def write_messages(self, messages: Iterable[Message]) -> Report:
+        points, report = decode_messages(messages)
+        self.write(points)
+        return report
 
     def write(self, points: list[Point]) -> None:
         rows = [

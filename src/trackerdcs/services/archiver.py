@@ -163,7 +163,7 @@ class Archiver:
             "received": self.ingest.received,
             "stored": c.stored,
             "messages": c.messages,
-            "rejected": c.rejected,
+            "rejected": c.rejected_messages,
             "bad_messages": c.bad_messages,
             "gaps": c.gaps.total,
             "pending_segments": len(self.spool.sealed()),
