@@ -111,7 +111,7 @@ class LineLink:
                 self._port = self._opener(
                     self.url, timeout=self.timeout, write_timeout=self.timeout, **self.settings
                 )
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # OSError, ValueError, termios.error (not an OSError), ...
                 raise DriverError(f"cannot open {self.url}: {exc}") from exc
             self.opened += 1
             log.info("opened %s", self.url)
