@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,14 @@ from trackerdcs.contract.payloads import ChannelState, CommandRejected, Reason
 from trackerdcs.contract.topics import Action, Inbound
 from trackerdcs.devices.clock import ManualClock, SystemClock
 from trackerdcs.devices.config import DeviceConfig
-from trackerdcs.devices.drivers.caen_n1470 import CaenSupply, channel_state, decode_status
-from trackerdcs.devices.drivers.link import DriverError, InstrumentTimeout
+from trackerdcs.devices.drivers.caen_n1470 import (
+    SERIAL_DEFAULTS,
+    CaenN1470,
+    CaenSupply,
+    channel_state,
+    decode_status,
+)
+from trackerdcs.devices.drivers.link import DriverError, InstrumentTimeout, LineLink
 from trackerdcs.devices.registry import create_device
 
 TIMEOUT = 0.3  # s, the driver's per-answer timeout in these tests
@@ -234,3 +241,20 @@ def test_caen_one_lock_keeps_polls_and_commands_from_interleaving(pty: PtyInstru
     wait_until(lambda: not any(t.is_alive() for t in threads), what="both threads to finish")
     assert errors == []
     device.close()
+
+
+# -- real hardware, only when a resource is named ------------------------------------------
+
+HARDWARE = os.environ.get("DCS_TEST_CAEN_RESOURCE")
+
+
+@pytest.mark.skipif(not HARDWARE, reason="set DCS_TEST_CAEN_RESOURCE (e.g. /dev/ttyUSB0) to test a real CAEN")
+def test_caen_hardware_answers_and_polls_read_only() -> None:
+    assert HARDWARE is not None
+    driver = CaenN1470(LineLink(HARDWARE, settings=dict(SERIAL_DEFAULTS)))
+    try:
+        assert driver.query("CMD:MON,PAR:BDNAME")
+        readings = driver.poll(0.0)  # reads only: nothing is set on the instrument
+        assert len(readings) == 4 and all(r.vmon >= 0 for r in readings)
+    finally:
+        driver.close()

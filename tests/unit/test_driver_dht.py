@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,20 @@ def test_dht_unplugged_arduino_raises_and_the_port_reopens(dht: DhtSensor, pty: 
 def test_dht_needs_a_resource() -> None:
     with pytest.raises(ValueError, match="needs a serial resource"):
         create_device(DeviceConfig(name="env", kind="env", driver="dht"), SystemClock())
+
+
+HARDWARE = os.environ.get("DCS_TEST_DHT_RESOURCE")
+
+
+@pytest.mark.skipif(
+    not HARDWARE, reason="set DCS_TEST_DHT_RESOURCE (e.g. /dev/ttyACM0) to test a real Arduino DHT"
+)
+def test_dht_hardware_gives_a_plausible_reading() -> None:
+    config = DeviceConfig(name="env", kind="env", driver="dht", resource=HARDWARE)
+    device = create_device(config, SystemClock())
+    assert isinstance(device, DhtSensor)
+    try:
+        reading = body(next_sample(device, "a reading from the real sensor"))  # the Arduino resets on open
+        assert -40 <= reading["temperature"] <= 80 and 0 <= reading["humidity"] <= 100
+    finally:
+        device.close()

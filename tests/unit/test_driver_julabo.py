@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,20 @@ def test_julabo_default_line_settings_are_the_classic_4800_7e1_rtscts() -> None:
     }
     assert (device.link.command_gap, device.low, device.high) == (0.25, -30.0, 40.0)
     assert not device.link.is_open  # nothing opened before the first call
+
+
+HARDWARE = os.environ.get("DCS_TEST_JULABO_RESOURCE")
+
+
+@pytest.mark.skipif(
+    not HARDWARE, reason="set DCS_TEST_JULABO_RESOURCE (e.g. /dev/ttyUSB1) to test a real Julabo"
+)
+def test_julabo_hardware_status_read_only() -> None:
+    config = DeviceConfig(name="chiller", kind="chiller", driver="julabo", resource=HARDWARE)
+    device = create_device(config, SystemClock())
+    assert isinstance(device, JulaboChiller)
+    try:
+        now = status(device)  # reads only: no setpoint, no start
+        assert isinstance(now["temperature"], float) and isinstance(now["status_code"], int)
+    finally:
+        device.close()
