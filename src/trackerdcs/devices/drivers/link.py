@@ -14,6 +14,7 @@ One re-entrant lock per link serialises every exchange with the instrument.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -106,17 +107,25 @@ class LineLink:
 
     def port(self) -> Port:
         """Get the open port, opening it if needed."""
-        if self._port is None:
-            try:
-                self._port = self._opener(
-                    self.url, timeout=self.timeout, write_timeout=self.timeout, **self.settings
-                )
-            except Exception as exc:  # OSError, ValueError, termios.error (not an OSError), ...
-                raise DriverError(f"cannot open {self.url}: {exc}") from exc
-            self.opened += 1
-            log.info("opened %s", self.url)
-            self._port.reset_input_buffer()
-        return self._port
+        with self.lock:
+            if self._port is None:
+                self._port = self._open()
+                self.opened += 1
+                log.info("opened %s", self.url)
+            return self._port
+
+    def _open(self) -> Port:
+        """Open the port and drop what waited in its buffer (an old line is no answer)."""
+        port: Port | None = None
+        try:
+            port = self._opener(self.url, timeout=self.timeout, write_timeout=self.timeout, **self.settings)
+            port.reset_input_buffer()
+            return port
+        except Exception as exc:  # OSError, ValueError, termios.error (not an OSError), ...
+            if port is not None:
+                with contextlib.suppress(Exception):
+                    port.close()
+            raise DriverError(f"cannot open {self.url}: {exc}") from exc
 
     def close(self) -> None:
         with self.lock:
