@@ -25,7 +25,7 @@ from trackerdcs.devices.drivers.caen_n1470 import (
     channel_state,
     decode_status,
 )
-from trackerdcs.devices.drivers.link import DriverError, InstrumentTimeout, LineLink
+from trackerdcs.devices.drivers.link import DriverError, InstrumentTimeout, LineLink, port_url
 from trackerdcs.devices.registry import create_device
 
 TIMEOUT = 0.3  # s, the driver's per-answer timeout in these tests
@@ -96,6 +96,26 @@ def test_caen_status_bits_map_onto_channel_states(bits: list[str], state: Channe
 
 def test_caen_status_decodes_every_named_bit() -> None:
     assert decode_status(0b11_1111_1111_1111) == frozenset(BITS)
+
+
+@pytest.mark.parametrize(
+    ("resource", "url"),
+    [
+        ("TCPIP::192.168.1.50::1470::SOCKET", "socket://192.168.1.50:1470"),
+        ("TCPIP0::caen-hv.lab::1470::SOCKET", "socket://caen-hv.lab:1470"),
+        ("/dev/ttyUSB0", "/dev/ttyUSB0"),
+    ],
+)
+def test_caen_resources_map_to_one_pyserial_path(resource: str, url: str) -> None:
+    assert port_url(resource) == url
+
+
+def test_caen_needs_a_resource_and_at_most_the_board_channels() -> None:
+    with pytest.raises(ValueError, match="needs a resource"):
+        create_device(DeviceConfig(name="hv", kind="hv", driver="caen_n1470"), SystemClock())
+    config = DeviceConfig(name="hv", kind="hv", driver="caen_n1470", channels=5, resource="/dev/null")
+    with pytest.raises(ValueError, match=r"channels must be 1\.\.4"):
+        create_device(config, SystemClock())
 
 
 # -- the instrument through the device model -------------------------------------------
