@@ -1,0 +1,1 @@
+"""CPython stand-in for MicroPython's umqtt package, for testing firmware/esp/main.py."""
