@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 from collections.abc import Iterator
 
 from pymeasure.instruments.rohdeschwarz import HMP4040
@@ -25,7 +24,7 @@ from trackerdcs.contract.payloads import ChannelState
 from trackerdcs.devices.base import Device
 from trackerdcs.devices.clock import Clock
 from trackerdcs.devices.config import DeviceConfig
-from trackerdcs.devices.drivers.visa import VisaLink, VisaSettings
+from trackerdcs.devices.drivers.visa import VisaLink, VisaSettings, instrument_number
 from trackerdcs.devices.supply import ChannelReading, ChannelSettings, PowerSupply
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ class HMP4040Driver:
 
     def _read(self, hmp: HMP4040, channel: int, master: bool) -> ChannelReading:
         hmp.selected_channel = channel + 1
-        vmon, imon = _number(hmp.measured_voltage), _number(hmp.measured_current)
+        vmon, imon = instrument_number(hmp.measured_voltage), instrument_number(hmp.measured_current)
         live = master and bool(hmp.selected_channel_active)
         wanted = self.wanted.get(channel)
         if live:
@@ -96,16 +95,6 @@ class HMP4040Driver:
         else:
             state = ChannelState.OFF
         return ChannelReading(vmon, imon, state)
-
-
-def _number(value: object) -> float:
-    """A measurement as a float; pymeasure hands back unparsable answers as they came."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected a number from the instrument, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number from the instrument, got {value!r}")
-    return number
 
 
 def create(config: DeviceConfig, clock: Clock) -> Device:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -56,14 +57,18 @@ class VisaSettings:
     write_termination: str = "\n"
 
     @classmethod
-    def from_config(cls, config: DeviceConfig) -> VisaSettings:
-        """The settings of a stand-file entry; a ``ValueError`` names what is wrong."""
+    def from_config(cls, config: DeviceConfig, extra: tuple[str, ...] = ()) -> VisaSettings:
+        """The settings of a stand-file entry; ``extra`` names the driver's own options.
+
+        A ``ValueError`` names what is wrong.
+        """
         if not config.resource:
             raise ValueError(f"{config.name}: driver {config.driver!r} needs a resource (a VISA address)")
-        unknown = sorted(set(config.options) - set(OPTIONS))
+        known = (*OPTIONS, *extra)
+        unknown = sorted(set(config.options) - set(known))
         if unknown:
-            raise ValueError(f"{config.name}: unknown options {unknown} (known: {', '.join(OPTIONS)})")
-        options: dict[str, Any] = dict(config.options)
+            raise ValueError(f"{config.name}: unknown options {unknown} (known: {', '.join(known)})")
+        options: dict[str, Any] = {k: v for k, v in config.options.items() if k in OPTIONS}
         if "timeout" in options:
             options["timeout"] = float(options["timeout"])
             if not options["timeout"] > 0:
@@ -167,6 +172,16 @@ def _no_delay(adapter: VISAAdapter) -> None:
     sock = getattr(session, "interface", None)
     if isinstance(sock, socket.socket):  # pyvisa-sim has no socket to tune
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def instrument_number(value: object) -> float:
+    """A measurement as a float; pymeasure hands back unparsable answers as they came."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number from the instrument, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number from the instrument, got {value!r}")
+    return number
 
 
 def sim_definition(driver: str) -> str:
