@@ -39,7 +39,7 @@ class TcpInstrument:
         self.lines: list[str] = []  # every command received, for assertions
         self._server = _Server(("127.0.0.1", 0), _Session)
         self._server.instrument = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tcp-instrument", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="tcp-instrument", daemon=True)
 
     @property
     def port(self) -> int:
@@ -52,6 +52,9 @@ class TcpInstrument:
     def __enter__(self) -> TcpInstrument:
         self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.02)  # shutdown() waits up to one interval
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()

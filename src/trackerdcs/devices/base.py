@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from trackerdcs.contract.payloads import CommandRejected, Meta, Reason
+from trackerdcs.contract.payloads import ChannelState, CommandRejected, Meta, Reason
 from trackerdcs.contract.topics import Action, Inbound
 from trackerdcs.devices.clock import Clock
 from trackerdcs.devices.config import DeviceConfig
@@ -83,6 +83,13 @@ class Device(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for simulators
         """Release the hardware; simulators have nothing to release."""
+
+    def reconnect(self) -> None:  # noqa: B027 - optional hook, a no-op for simulators
+        """Close and reopen the hardware after a fault (called in the I/O thread)."""
+
+    def error_body(self, message: str) -> Body:
+        """The status while the device is in fault: no readings, only the error."""
+        return {"state": ChannelState.ERROR.value, "error": message}
 
     def meta(self) -> Meta:
         return Meta(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from trackerdcs.contract.payloads import (
     ChannelState,
@@ -54,6 +54,17 @@ class SupplyDriver(Protocol):
 
     def poll(self, now: float) -> list[ChannelReading]:
         """Read every channel (a simulator first advances to ``now``)."""
+
+
+@runtime_checkable
+class Reconnectable(Protocol):
+    """A hardware driver that can drop and reopen its connection after a fault."""
+
+    def reconnect(self) -> None:
+        """Close the connection; the next I/O opens it again."""
+
+    def close(self) -> None:
+        """Release the connection for good."""
 
 
 @runtime_checkable
@@ -146,6 +157,32 @@ class PowerSupply(Device):
             return self.driver.sim_parameters()
         return {}
 
+    # -- faults -------------------------------------------------------------------
+    def reconnect(self) -> None:
+        """Reopen the instrument and read it; a reconnect never switches an output on.
+
+        An instrument that was power-cycled comes back with its outputs off: the model
+        follows it rather than switching them on again by itself.
+        """
+        if isinstance(self.driver, Reconnectable):
+            self.driver.reconnect()
+        for ch, reading in enumerate(self._poll()):
+            if reading.state is ChannelState.OFF:
+                self.settings[ch].on = False
+
+    def close(self) -> None:
+        if isinstance(self.driver, Reconnectable):
+            self.driver.close()
+
+    def error_body(self, message: str) -> Body:
+        """Every channel's settings with ``state: "error"``; no vmon/imon, as nothing was measured."""
+        entries: list[dict[str, Any]] = []
+        for ch in self.channels:
+            entry = self._channel_status(ch)
+            del entry["vmon"], entry["imon"]
+            entries.append({**entry, "state": ChannelState.ERROR.value, "error": message})
+        return entries
+
     # -- status -------------------------------------------------------------------
     def _poll(self) -> list[ChannelReading]:
         """Read the hardware (advancing a simulator) and note what a trip switched off."""
@@ -203,4 +240,4 @@ def _in_range(value: float, low: float, high: float, what: str, unit: str) -> fl
     return value
 
 
-__all__ = ["ChannelReading", "ChannelSettings", "PowerSupply", "Scope", "SupplyDriver"]
+__all__ = ["ChannelReading", "ChannelSettings", "PowerSupply", "Reconnectable", "Scope", "SupplyDriver"]

@@ -38,8 +38,10 @@ class CommandHandler:
         now: Callable[[], float],
         rebirth: Callable[[], Awaitable[None]],
         guard: Guard | None = None,
+        fault: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.guard = guard
+        self.fault = fault
         self.device = device
         self.io = io
         self.now = now
@@ -71,6 +73,9 @@ class CommandHandler:
         if inbound.action is Action.CMD and inbound.name == REBIRTH:
             await self.rebirth()
             return "full state published again"
+        fault = self.fault()
+        if fault is not None:  # the service is reopening the instrument
+            raise CommandRejected(Reason.DEVICE_ERROR, f"{self.device.name} is in fault: {fault}")
         if self.guard is not None:
             self.guard.check(inbound, text)
         try:

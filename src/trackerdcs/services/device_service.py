@@ -3,6 +3,11 @@
 It samples the device, publishes its retained status (at once on a change of state,
 otherwise at the period), answers every command, and keeps running through broker
 restarts: it reconnects with backoff and sends what it sampled in the meantime.
+
+When a read of the device fails (an exception or a timeout), the device is in fault:
+its status says ``state: "error"``, commands get ``device_error``, and the service
+reopens the instrument with exponential backoff until a read succeeds again
+(docs/decisions/0010).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from trackerdcs.contract.topics import Action, DeviceTopics, Inbound
 from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.commands import CommandHandler, payload_bytes
 from trackerdcs.services.device_io import DeviceIO
+from trackerdcs.services.faults import Backoff, describe
 from trackerdcs.services.guard import Guard
 from trackerdcs.services.mqtt import (
     BrokerSettings,
@@ -44,6 +50,7 @@ class DeviceService:
         poll: float | None = None,
         io_timeout: float = 5.0,
         guard: Guard | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.guard = guard
         self.device = device
@@ -52,7 +59,11 @@ class DeviceService:
         self.io = DeviceIO(device.name, io_timeout)
         self.outbox = Outbox(buffer)
         self.poll = poll if poll is not None else min(device.config.period, 0.25)
-        self.commands = CommandHandler(device, self.io, device.clock.time, self._rebirth, guard)
+        self.commands = CommandHandler(
+            device, self.io, device.clock.time, self._rebirth, guard, fault=lambda: self.fault
+        )
+        self.fault: str | None = None  # why the device is in fault; None when healthy
+        self.backoff = backoff if backoff is not None else Backoff()
         self.seq = 0
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
@@ -73,18 +84,30 @@ class DeviceService:
     # -- sampling (runs whether or not the broker is reachable) -------------------------
     async def _sample_loop(self) -> None:
         while True:
-            await self._sample_once()
+            if self.fault is None:
+                await self._sample_once()
+            if self.fault is not None:  # commands do not shorten the backoff
+                await asyncio.sleep(self.backoff.next_delay())
+                await self._retry()
+                continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
                     await self._wake.wait()
 
     async def _sample_once(self, force: bool = False) -> None:
+        if self.fault is not None:
+            if force:
+                self._publish_error()
+            return
         try:
             sample = await self.io.call(self.device.read)
-        except Exception:
-            log.exception("%s: reading the device failed", self.device.name)
+        except Exception as exc:  # no fault of the instrument may end the service
+            self._enter_fault(exc)
             return
+        self._publish_if_due(sample, force)
+
+    def _publish_if_due(self, sample: Sample, force: bool) -> None:
         now = self.device.clock.monotonic()
         due = now - self._last_publish >= self.device.config.period
         if force or due or sample.key != self._last_key:
@@ -97,6 +120,36 @@ class DeviceService:
         self.outbox.put(Outgoing(self.topics.status, payload))
         if self.guard is not None:
             self.guard.own_status(sample.body)
+
+    # -- faults --------------------------------------------------------------------
+    def _enter_fault(self, exc: BaseException) -> None:
+        self.fault = describe(exc)
+        log.error("%s: in fault, retrying with backoff: %s", self.device.name, self.fault)
+        self._publish_error()
+
+    async def _retry(self) -> None:
+        """Reopen the instrument and read it; stay in fault while either fails."""
+        try:
+            await self.io.call(self.device.reconnect)
+            sample = await self.io.call(self.device.read)
+        except Exception as exc:
+            reason = describe(exc)
+            attempt = self.backoff.attempts
+            log.warning("%s: still in fault (attempt %d): %s", self.device.name, attempt, reason)
+            if reason != self.fault:
+                self.fault = reason
+                self._publish_error()
+            return
+        log.info("%s: recovered after %d attempts", self.device.name, self.backoff.attempts)
+        self.fault = None
+        self.backoff.reset()
+        self._publish_if_due(sample, force=True)
+
+    def _publish_error(self) -> None:
+        assert self.fault is not None
+        body = self.device.error_body(self.fault)
+        sample = Sample(self.device.clock.time(), body, ("error", self.fault))
+        self._publish_status(sample, self.device.clock.monotonic())
 
     async def _rebirth(self) -> None:
         self.outbox.put(Outgoing(self.topics.meta, self.device.meta().model_dump_json()))

@@ -1,0 +1,1 @@
+"""pyvisa-sim definitions of the VISA instruments (``options = { backend = "@sim" }``)."""
