@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from trackerdcs.archive.lineproto import Field
 from trackerdcs.archive.points import Message, Point, decode
@@ -41,11 +41,13 @@ class Report:
 
 
 class Backend(Protocol):
+    form: str  # what trackerdcs.archive.prepare makes for it: "lines" or "rows"
+
     def write(self, points: list[Point]) -> None:
         """Store points; raise :class:`Unavailable` or :class:`Rejected`."""
 
-    def write_messages(self, messages: Iterable[Message]) -> Report:
-        """Store every point of a batch of messages; raise as :meth:`write`."""
+    def commit(self, prepared: Any) -> None:
+        """Store a prepared segment (:class:`trackerdcs.archive.prepare.Prepared`); raise as :meth:`write`."""
 
     def history(self, query: Query) -> Series:
         """The values of one field, oldest first."""

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -19,9 +18,9 @@ from urllib.parse import urlencode
 import urllib3
 
 from trackerdcs.archive import lineproto
-from trackerdcs.archive.backend import Query, Rejected, Report, Series, Unavailable
-from trackerdcs.archive.encode import encode_messages
-from trackerdcs.archive.points import Message, Point
+from trackerdcs.archive.backend import Query, Rejected, Series, Unavailable
+from trackerdcs.archive.points import Point
+from trackerdcs.archive.prepare import LINES, Prepared
 from trackerdcs.archive.url import ArchiveTarget
 
 log = logging.getLogger(__name__)
@@ -39,17 +38,17 @@ class _Http:
         self.target = target
         self.http = urllib3.PoolManager(maxsize=2, retries=False, timeout=TIMEOUT)
 
+    form = LINES
+
     def write_body(self, body: bytes) -> None:
         raise NotImplementedError
 
     def write(self, points: list[Point]) -> None:
         self.write_body(to_body(points))
 
-    def write_messages(self, messages: Iterable[Message]) -> Report:
-        encoded = encode_messages(messages)
-        if encoded.lines:
-            self.write_body(encoded.body)
-        return Report(len(encoded.lines), encoded.seqs, encoded.errors)
+    def commit(self, prepared: Prepared) -> None:
+        if prepared.body:
+            self.write_body(prepared.body)
 
     def request(
         self, method: str, path: str, body: bytes | None = None, **kw: Any

@@ -114,19 +114,7 @@ class Spool:
             return list(self._sealed)
 
     def read(self, segment: int) -> list[Message]:
-        data = self.path(segment).read_bytes()
-        messages, offset = [], 0
-        while offset + HEADER.size <= len(data):
-            arrival, payload_len, topic_len = HEADER.unpack_from(data, offset)
-            start = offset + HEADER.size
-            end = start + topic_len + payload_len
-            if end > len(data):
-                log.warning("spool segment %d: torn record at byte %d cut off", segment, offset)
-                break
-            topic = data[start : start + topic_len].decode(errors="replace")
-            messages.append(Message(topic, data[start + topic_len : end], arrival))
-            offset = end
-        return messages
+        return read_segment(self.path(segment))
 
     def remove(self, segment: int) -> None:
         """Forget a segment once it is stored."""
@@ -145,3 +133,20 @@ class Spool:
 
     def path(self, segment: int) -> Path:
         return self.directory / f"{segment:012d}{SUFFIX}"
+
+
+def read_segment(path: Path) -> list[Message]:
+    """Every whole record of a segment file (a module function: worker processes call it)."""
+    data = path.read_bytes()
+    messages, offset = [], 0
+    while offset + HEADER.size <= len(data):
+        arrival, payload_len, topic_len = HEADER.unpack_from(data, offset)
+        start = offset + HEADER.size
+        end = start + topic_len + payload_len
+        if end > len(data):
+            log.warning("spool segment %s: torn record at byte %d cut off", path.name, offset)
+            break
+        topic = data[start : start + topic_len].decode(errors="replace")
+        messages.append(Message(topic, data[start + topic_len : end], arrival))
+        offset = end
+    return messages

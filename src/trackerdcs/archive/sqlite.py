@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
-from trackerdcs.archive.backend import Query, Report, Series, Unavailable, decode_messages
-from trackerdcs.archive.points import Message, Point
+from trackerdcs.archive.backend import Query, Series, Unavailable
+from trackerdcs.archive.points import Point
+from trackerdcs.archive.prepare import ROWS, Prepared, Row, sqlite_rows, tag_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -26,10 +26,6 @@ CREATE TABLE IF NOT EXISTS samples (
 """
 
 
-def tag_text(tags: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(tags.items()))
-
-
 class SqliteBackend:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,17 +36,15 @@ class SqliteBackend:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
-    def write_messages(self, messages: Iterable[Message]) -> Report:
-        points, report = decode_messages(messages)
-        self.write(points)
-        return report
+    form = ROWS
 
     def write(self, points: list[Point]) -> None:
-        rows = [
-            (p.measurement, name, tag_text(p.tags), p.time_ns, _value(value))
-            for p in points
-            for name, value in p.fields.items()
-        ]
+        self._insert(sqlite_rows(points))
+
+    def commit(self, prepared: Prepared) -> None:
+        self._insert(prepared.rows)
+
+    def _insert(self, rows: list[Row]) -> None:
         try:
             with self._lock:
                 self._db.execute("BEGIN")
@@ -82,9 +76,3 @@ class SqliteBackend:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _value(value: float | int | bool | str) -> float | int | str:
-    if isinstance(value, bool):
-        return int(value)
-    return value if isinstance(value, str) else float(value)

@@ -1,4 +1,9 @@
-"""Move sealed spool segments into the backend, in order, counting what happened."""
+"""Move sealed spool segments into the backend, in order, counting what happened.
+
+Storing a segment has two halves: :func:`trackerdcs.archive.prepare.prepare_segment`
+(CPU: parse and encode, may run in another process) and :meth:`SegmentStore.commit`
+(I/O: write, then delete the segment). A segment is deleted only once it is stored.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 
-from trackerdcs.archive.backend import Backend, Rejected, Report
+from trackerdcs.archive.backend import Backend, Rejected
 from trackerdcs.archive.gaps import GapCounter
+from trackerdcs.archive.prepare import Prepared, prepare_segment
 from trackerdcs.archive.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -23,25 +29,32 @@ class Counters:
 
 
 class SegmentStore:
-    """Stores one segment at a time; raises :class:`Unavailable` to leave it in the spool."""
-
     def __init__(self, spool: Spool, backend: Backend) -> None:
         self.spool = spool
         self.backend = backend
         self.counters = Counters()
 
+    def prepare(self, segment: int) -> Prepared:
+        """Both halves in this process (for tests and small stands)."""
+        return prepare_segment(str(self.spool.path(segment)), self.backend.form)
+
     def store(self, segment: int) -> set[str]:
-        """Store a segment and remove it; return the devices that showed a gap."""
-        messages = self.spool.read(segment)
+        return self.commit(segment, self.prepare(segment))
+
+    def commit(self, segment: int, prepared: Prepared) -> set[str]:
+        """Write a prepared segment and delete it; return the devices that showed a gap.
+
+        Raises :class:`Unavailable` (the segment stays, to be written again later).
+        """
         try:
-            report = self.backend.write_messages(messages)
+            self.backend.commit(prepared)
         except Rejected as exc:
-            self._keep_rejected(segment, len(messages), exc)
-            report = Report()
+            self._keep_rejected(segment, prepared.messages, exc)
+            prepared.report.points = 0
         self.spool.remove(segment)
-        c = self.counters
+        c, report = self.counters, prepared.report
         c.stored += report.points
-        c.messages += len(messages)
+        c.messages += prepared.messages
         c.bad_messages += len(report.errors)
         for error in report.errors[:10]:
             log.warning("archive: %s", error)
@@ -53,9 +66,5 @@ class SegmentStore:
         shutil.copy2(self.spool.path(segment), folder)
         self.counters.rejected_messages += count
         log.error(
-            "archive: the database refused segment %d (%d messages), kept in %s: %s",
-            segment,
-            count,
-            folder,
-            exc,
+            "archive: database refused segment %d (%d messages), kept in %s: %s", segment, count, folder, exc
         )

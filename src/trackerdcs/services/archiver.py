@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import time
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import aiomqtt
 from trackerdcs.archive.backend import Unavailable
 from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.points import ARCHIVED_LEAVES
+from trackerdcs.archive.prepare import Prepared, prepare_segment
 from trackerdcs.archive.spool import Spool
 from trackerdcs.archive.store import SegmentStore
 from trackerdcs.archive.url import ArchiveTarget
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBE_TIMEOUT = 10.0
 REBIRTH_EVERY = 10.0  # s: at most one rebirth request per device in this time
+PREPARE_AHEAD = 2  # segments encoded ahead of the one being written
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class ArchiverSettings:
     segment_age: float = 0.1  # s: a sample is stored at most about this long after it arrives
     status_period: float = 2.0
     name: str = "archive"
+    workers: int = 1  # processes that encode segments; 0: encode in the archiver's own process
 
 
 class Archiver:
@@ -86,29 +91,50 @@ class Archiver:
 
     # -- storing ---------------------------------------------------------------------------
     async def _writer(self, store: SegmentStore) -> None:
+        """Store sealed segments in order; encode the next ones meanwhile in a worker process."""
+        loop = asyncio.get_running_loop()
+        prepared: dict[int, asyncio.Future[Prepared]] = {}
         backoff = 0.2
-        while True:
-            segments = store.spool.sealed()
-            if not segments:
-                self._ready.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.segment_age * 5):
-                        await self._ready.wait()
-                continue
-            try:
-                for segment in segments:
-                    gaps = await asyncio.to_thread(store.store, segment)
-                    await self._ask_rebirth(gaps)
-            except Unavailable as exc:
-                if self.backend_up:
-                    log.error("archive database unavailable, spooling to disk: %s", exc)
-                self.backend_up = False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            if not self.backend_up:
-                log.warning("archive database back; spool replayed")
-            self.backend_up, backoff = True, 0.2
+        with Workers(self.settings.workers) as pool:
+            while True:
+                for segment in self.spool.sealed()[:PREPARE_AHEAD]:
+                    if segment not in prepared:
+                        path, form = str(self.spool.path(segment)), self.backend.form
+                        prepared[segment] = loop.run_in_executor(pool.executor, prepare_segment, path, form)
+                if not prepared:
+                    await self._wait_for_segments()
+                    continue
+                segment = min(prepared)
+                try:
+                    gaps = await asyncio.to_thread(store.commit, segment, await prepared[segment])
+                except Unavailable as exc:
+                    self._database_down(exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                except Exception:  # a bug or a dead worker must not stop the archive: retry
+                    log.exception("archive: storing spool segment %d failed; retrying", segment)
+                    del prepared[segment]
+                    pool = pool.renew()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                del prepared[segment]
+                if not self.backend_up:
+                    log.warning("archive database back; replaying the spool")
+                self.backend_up, backoff = True, 0.2
+                await self._ask_rebirth(gaps)
+
+    async def _wait_for_segments(self) -> None:
+        self._ready.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.settings.segment_age * 5):
+                await self._ready.wait()
+
+    def _database_down(self, exc: Exception) -> None:
+        if self.backend_up:
+            log.error("archive database unavailable, spooling to disk: %s", exc)
+        self.backend_up = False
 
     async def _sealer(self, spool: Spool) -> None:
         while True:
@@ -177,3 +203,32 @@ class Archiver:
 def _wake(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
     """Set an asyncio event from another thread (the spool seals on the MQTT thread)."""
     loop.call_soon_threadsafe(event.set)
+
+
+class Workers:
+    """Processes that encode segments: parsing is CPU work, and the GIL is the archiver's.
+
+    Started with "spawn", not "fork": forking a process that runs the MQTT thread could
+    copy a lock that thread holds. ``workers=0`` encodes in a thread instead.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor: Executor = self._start()
+
+    def _start(self) -> Executor:
+        if self.workers == 0:
+            return ThreadPoolExecutor(1, thread_name_prefix="archive-encode")
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def renew(self) -> Workers:
+        """A fresh pool after a failure (a worker that died breaks the whole pool)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._start()
+        return self
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
