@@ -125,7 +125,9 @@ async def test_julabo_commands_reply_and_limits_reject(mosquitto: BrokerProcess,
             assert (await p.command("/chiller/cmd/setpoint", "5")).reason == "device_error"
             pty.reconnect()
             # the service may have gone into fault meanwhile: wait until it reads the chiller again
-            await p.status("chiller", lambda s: isinstance(s, dict) and s.get("state") != "error", start=p.mark())
+            await p.status(
+                "chiller", lambda s: isinstance(s, dict) and s.get("state") != "error", start=p.mark()
+            )
             assert (await p.command("/chiller/cmd/setpoint", "5")).ok
 
 

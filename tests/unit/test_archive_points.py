@@ -85,7 +85,7 @@ def test_lists_and_the_reserved_time_key_are_not_fields() -> None:
 
 def test_line_protocol_follows_the_telegraf_types() -> None:
     text = lineproto.line("hv", {"number": "0"}, {"on": 1, "flag": True, "state": "on", "v": 1e-6}, 42)
-    assert text == 'hv,number=0 on=1.0,flag=1i,state="on",v=1e-06 42'
+    assert text == 'hv,number=0 on=1,flag=1i,state="on",v=1e-06 42'
 
 
 def test_line_protocol_escapes_separators_and_quotes() -> None:

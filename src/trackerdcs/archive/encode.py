@@ -1,14 +1,17 @@
 """The fast path: MQTT messages to one line-protocol body, in one pass.
 
 This is what lets the archiver keep up with 100,000 points/s on two cores: no
-intermediate point objects, escaped names cached, orjson for parsing. It gives exactly
-the lines :func:`trackerdcs.archive.lineproto.line` gives for the points of
+intermediate point objects, orjson for parsing, and each entry written by one C-level
+%-format from a template cached per set of keys and value types. It gives exactly the
+lines :func:`trackerdcs.archive.lineproto.line` gives for the points of
 :func:`trackerdcs.archive.points.decode` (a property test holds the two together).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -43,7 +46,7 @@ def encode_messages(messages: Iterable[Message]) -> Encoded:
     return out
 
 
-def _general(message: Message, out: Encoded) -> None:
+def _general(message: Message, out: Encoded, count_seq: bool = True) -> None:
     decoded = decode(message)
     if decoded.error:
         out.errors.append(decoded.error)
@@ -51,7 +54,8 @@ def _general(message: Message, out: Encoded) -> None:
         text = lineproto.line(p.measurement, p.tags, p.fields, p.time_ns)
         if text is not None:
             out.lines.append(text)
-    if decoded.device is not None and message.topic.rsplit("/", 1)[-1] not in (AVAILABILITY, EVENTS):
+    leaf = message.topic.rsplit("/", 1)[-1]
+    if count_seq and decoded.device is not None and leaf not in (AVAILABILITY, EVENTS):
         out.seqs.append((decoded.device, decoded.seq))
 
 
@@ -64,19 +68,20 @@ def _status(device: str, message: Message, out: Encoded) -> None:
     entries = body if isinstance(body, list) else [body]
     head = lineproto.measurement(device)
     default_ns = to_ns(message.arrival)
-    seq = None
     for entry in entries:
-        if not isinstance(entry, dict):
+        if head is None or not isinstance(entry, dict):
             continue
-        if any(type(v) is dict for v in entry.values()):  # nested objects: the general path
-            _general(Message(message.topic, orjson.dumps([entry]), message.arrival), out)
-            continue
-        if head is not None and (text := _line(head, entry, default_ns)) is not None:
+        text = _line(head, entry, default_ns)
+        if text is _NESTED:  # nested objects: the general path flattens them
+            _general(Message(message.topic, orjson.dumps([entry]), message.arrival), out, count_seq=False)
+        elif text is not None:
             out.lines.append(text)
-    if entries and isinstance(entries[0], dict):
-        s = entries[0].get("seq")
-        seq = s if type(s) is int else None
-    out.seqs.append((device, seq))
+    first = entries[0] if entries else None
+    seq = first.get("seq") if isinstance(first, dict) else None
+    out.seqs.append((device, seq if type(seq) is int else None))
+
+
+_NESTED = "\x00nested"
 
 
 def _line(head: str, entry: dict[str, Any], default_ns: int) -> str | None:
@@ -86,45 +91,94 @@ def _line(head: str, entry: dict[str, Any], default_ns: int) -> str | None:
         if tag is None:
             return None
         head += tag
-    keys = tuple(entry)
-    plan = _PLANS.get(keys)
-    if plan is None:
-        plan = _PLANS[keys] = _plan(keys)
-    parts = []
-    for name, prefix in plan:
-        value = entry[name]
-        kind = type(value)
-        if kind is float:
-            if value - value == 0:  # finite: NaN and inf cannot be stored
-                parts.append(prefix + repr(value))
-        elif kind is int:
-            parts.append(prefix + repr(float(value)))
-        elif kind is str:
-            parts.append(prefix + '"' + value.translate(_STRING) + '"')
-        elif kind is bool:
-            parts.append(prefix + ("1i" if value else "0i"))
-    if not parts:
+    signature = (tuple(entry), tuple(map(type, entry.values())))
+    template = _TEMPLATES.get(signature) or _template(*signature)
+    if template.nested:
+        return _NESTED
+    if template.format is None:
         return None
+    if template.floats is not None and not math.isfinite(sum(template.floats(entry))):
+        return _line_slowly(head, entry, default_ns)  # NaN or inf: those fields are left out
+    values = template.values(entry)
+    if template.fix:
+        fixed = list(values)
+        for i, fix in template.fix:
+            fixed[i] = fix(fixed[i])
+        values = tuple(fixed)
+    return f"{head} {template.format % values} {_time(entry, default_ns)}"
+
+
+@dataclass(frozen=True)
+class _Template:
+    """How to write the fields of entries with one set of keys and value types."""
+
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    format: str | None  # None: no field to write
+    fix: tuple[tuple[int, Callable[[Any], str]], ...]  # (position, to text) for str and bool
+    floats: Callable[[dict[str, Any]], tuple[float, ...]] | None  # to check for NaN and inf
+    nested: bool
+
+
+# Status entries of one device share their keys and types: each key is checked and
+# escaped once, and a whole entry is written by one %-format.
+_TEMPLATES: dict[tuple[tuple[str, ...], tuple[type, ...]], _Template] = {}
+_STRING = str.maketrans({"\\": "\\\\", '"': '\\"'})
+_FORMATS = {float: "%r", int: "%d", str: '"%s"', bool: "%s"}
+_FIXES: dict[type, Callable[[Any], str]] = {
+    str: lambda value: value.translate(_STRING),
+    bool: lambda value: "1i" if value else "0i",
+}
+
+
+def _template(keys: tuple[str, ...], types: tuple[type, ...]) -> _Template:
+    if len(_TEMPLATES) > 4096:
+        _TEMPLATES.clear()
+    names: list[str] = []
+    parts: list[str] = []
+    fix: list[tuple[int, Callable[[Any], str]]] = []
+    floats: list[str] = []
+    for name, kind in zip(keys, types, strict=True):
+        escaped = None if name in _SKIP else lineproto.key(name)
+        if escaped is None or kind not in _FORMATS:
+            continue
+        parts.append(escaped.replace("%", "%%") + "=" + _FORMATS[kind])
+        if kind in _FIXES:
+            fix.append((len(names), _FIXES[kind]))
+        if kind is float:
+            floats.append(name)
+        names.append(name)
+    template = _Template(
+        values=_getter(names),
+        format=",".join(parts) if parts else None,
+        fix=tuple(fix),
+        floats=_getter(floats) if floats else None,
+        nested=any(kind is dict for name, kind in zip(keys, types, strict=True) if name not in _SKIP),
+    )
+    _TEMPLATES[keys, types] = template
+    return template
+
+
+def _getter(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if not names:
+        return lambda entry: ()
+    get = operator.itemgetter(*names)
+    return get if len(names) > 1 else lambda entry: (get(entry),)
+
+
+def _line_slowly(head: str, entry: dict[str, Any], default_ns: int) -> str | None:
+    parts = []
+    for name, value in entry.items():
+        escaped = None if name in _SKIP or type(value) not in _FORMATS else lineproto.key(name)
+        text = lineproto.field_value(value) if escaped is not None else None
+        if text is not None:
+            parts.append(f"{escaped}={text}")
+    return f"{head} {','.join(parts)} {_time(entry, default_ns)}" if parts else None
+
+
+def _time(entry: dict[str, Any], default_ns: int) -> int:
     ts: Any = entry.get("ts")
     ok = type(ts) in (float, int) and ts - ts == 0 and ts >= 0
-    return f"{head} {','.join(parts)} {round(ts * 1e6) * 1000 if ok else default_ns}"
-
-
-# The fields of an entry, by its keys: status entries of one device share their keys,
-# so each key is checked and escaped once, not once per sample.
-_PLANS: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-_STRING = str.maketrans({"\\": "\\\\", '"': '\\"'})
-
-
-def _plan(keys: tuple[str, ...]) -> list[tuple[str, str]]:
-    if len(_PLANS) > 4096:
-        _PLANS.clear()
-    plan = []
-    for name in keys:
-        escaped = None if name in _SKIP else lineproto.key(name)
-        if escaped is not None:
-            plan.append((name, escaped + "="))
-    return plan
+    return round(ts * 1e6) * 1000 if ok else default_ns
 
 
 @lru_cache(maxsize=4096)

@@ -63,8 +63,9 @@ def field_value(value: Field) -> str | None:
         return "1i" if value else "0i"  # booleans are stored as integers
     if isinstance(value, str):
         return '"' + value.translate(_STRING) + '"'
-    number = float(value)  # JSON numbers are stored as floats, as Telegraf did
-    return repr(number) if math.isfinite(number) else None
+    if isinstance(value, int):
+        return str(value)  # without an "i", line protocol takes it as a float, as Telegraf stored it
+    return repr(value) if math.isfinite(value) else None  # JSON numbers are floats, as in Telegraf
 
 
 def line(meas: str, tags: Mapping[str, str], fields: Mapping[str, Field], time_ns: int) -> str | None:
