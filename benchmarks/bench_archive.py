@@ -1,15 +1,17 @@
 """Benchmark the archive on this machine; the figures go in the README.
 
-Everything runs here at once: mosquitto, InfluxDB 1.x, the publishers and the
-archiver (`dcs archive run`, its own process), as on a lab PC.
+Everything runs here at once, as on a lab PC: mosquitto, InfluxDB 1.x, the publishers
+and the archiver (`dcs archive run`, its own process and its encoding worker).
 
-1. Direct-ingest ceiling: line-protocol batches of the archiver's shape written
-   straight to InfluxDB over HTTP (one connection, as the archiver writes, and two).
-2. Through the archive: publishers send N status messages of K channels at a fixed
-   rate through mosquitto; the archiver stores them. Reported: points stored per
-   second (from the first publish until every point is queryable), and the latency
-   from publish to queryable, median and p99 (a poller asks InfluxDB for the newest
-   stored time every 10 ms: resolution about 10 ms).
+1. Direct-ingest ceiling: line-protocol batches of the archiver's shape and size
+   written straight to InfluxDB over HTTP, with one connection (as the archiver
+   writes) and with two.
+2. Through the archive: publisher processes send N status messages of K channels at a
+   fixed total rate through mosquitto (QoS 1, as the device services do); the
+   archiver stores them. Reported: points stored per second, from the first publish
+   until the last point is queryable; the latency from publish to queryable, median
+   and p99 (a poller asks InfluxDB every 10 ms for the newest stored time, so the
+   resolution is about 10 ms); and the CPU each process used per 1,000 points.
 3. The same through the embedded SQLite backend (rate only).
 
 Run: `make bench` (or `.venv/bin/python -m benchmarks.bench_archive --help`).
@@ -19,94 +21,103 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import urllib3
 
 from benchmarks.status_publisher import channels
-from tests.helpers import BrokerProcess, dcs_argv, wait_until
+from tests.helpers import BrokerProcess, children_of, dcs_argv, wait_until
 from tests.influx import InfluxProcess
 from trackerdcs.archive import lineproto
 from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.url import parse_archive_url
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def pid_of(proc: subprocess.Popen[bytes] | None) -> int:
+    assert proc is not None
+    return proc.pid
 
 
 def direct_ceiling(influx: InfluxProcess, k: int, points: int, batch: int, connections: int) -> float:
     """Points/s written straight to InfluxDB in batches of ``batch`` lines."""
     t0 = time.time_ns()
     lines = [
-        lineproto.line("direct", {"number": str(c)}, {**e, "number": 0} | {}, t0 + i * 1000)
+        lineproto.line(
+            "direct", {"number": str(c)}, {n: v for n, v in e.items() if n != "number"}, t0 + i * 1000
+        )
         for i in range(points // k)
         for c, e in enumerate(channels(k, i))
     ]
-    lines = [text for text in lines if text]
-    bodies = [lineproto.encode(lines[i : i + batch]) for i in range(0, len(lines), batch)]
+    bodies = [lineproto.encode(t for t in lines[i : i + batch] if t) for i in range(0, len(lines), batch)]
     http = urllib3.PoolManager(maxsize=connections)
-    url = f"http://127.0.0.1:{influx.port}"
-    http.request("POST", f"{url}/query", fields={"q": f"CREATE DATABASE d{connections}"})
+    base = f"http://127.0.0.1:{influx.port}"
+    http.request("POST", f"{base}/query", fields={"q": f"CREATE DATABASE direct{connections}"})
 
     def write(part: list[bytes]) -> None:
         for body in part:
-            r = http.request("POST", f"{url}/write?db=d{connections}&precision=ns", body=body)
-            assert r.status == 204, r.data
+            response = http.request("POST", f"{base}/write?db=direct{connections}&precision=ns", body=body)
+            assert response.status == 204, response.data
 
     threads = [threading.Thread(target=write, args=(bodies[j::connections],)) for j in range(connections)]
     start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return len(lines) / (time.perf_counter() - start)
 
 
-def run_publishers(port: int, n: int, k: int, rate: float, publishers: int, workdir: Path) -> list[list[float]]:
-    procs, outs = [], []
-    for j in range(publishers):
-        out = workdir / f"pub{j}.json"
-        argv = [sys.executable, "-m", "benchmarks.status_publisher", str(port), str(n // publishers), str(k)]
-        procs.append(subprocess.Popen([*argv, str(rate / publishers), f"bench{j}", str(out)]))
-        outs.append(out)
-    for p in procs:
-        assert p.wait(600) == 0
-    return [json.loads(o.read_text())["times"] for o in outs]
-
-
 class Poller(threading.Thread):
-    """Asks InfluxDB for the newest stored time of each publisher's measurement."""
+    """Asks InfluxDB for the newest stored time of channel 0 of each publisher."""
 
-    def __init__(self, port: int, measurements: list[str]) -> None:
+    def __init__(self, port: int, database: str, measurements: list[str]) -> None:
         super().__init__(daemon=True)
         self.http = urllib3.PoolManager()
         self.url = f"http://127.0.0.1:{port}/query"
-        self.measurements = measurements
-        self.seen: dict[str, list[tuple[float, float]]] = {m: [] for m in measurements}  # (wall, newest ts)
+        self.database = database
+        self.seen: dict[str, list[tuple[float, float]]] = {m: [] for m in measurements}  # (wall, newest)
         self.stop = threading.Event()
+        self.interval = 0.01
 
     def newest(self, measurement: str) -> float | None:
-        q = f'SELECT last("vmon") FROM "{measurement}" WHERE time > now() - 5m'
-        r = self.http.request("GET", self.url, fields={"db": "bench", "q": q, "epoch": "ns"})
+        # one series, recent data only: cheap enough to ask 100 times a second. The
+        # channels of a message are written in one request, so channel 0 stands for all.
+        q = f'SELECT last("vmon") FROM "{measurement}" WHERE "number" = \'0\' AND time > now() - 1m'
+        r = self.http.request("GET", self.url, fields={"db": self.database, "q": q, "epoch": "ns"})
         series = json.loads(r.data)["results"][0].get("series")
         return series[0]["values"][0][0] / 1e9 if series else None
 
     def run(self) -> None:
-        while not self.stop.wait(0.01):
-            for m in self.measurements:
+        while not self.stop.wait(self.interval):
+            for m, seen in self.seen.items():
                 newest = self.newest(m)
                 if newest is not None:
-                    self.seen[m].append((time.time(), newest))
+                    seen.append((time.time(), newest))
 
-    def latencies(self, times: dict[str, list[float]]) -> list[float]:
+    def visible(self, measurement: str, ts: float) -> float | None:
+        """When a message published at ``ts`` was first seen stored."""
+        return next((wall for wall, newest in self.seen[measurement] if newest >= ts - 1e-6), None)
+
+    def latencies(self, published: dict[str, list[float]]) -> list[float]:
         out = []
-        for m, published in times.items():
+        for m, times in published.items():
             seen, j = self.seen[m], 0
-            for t in published:
+            for t in times:
                 while j < len(seen) and seen[j][1] < t - 1e-6:
                     j += 1
                 if j < len(seen):
@@ -114,40 +125,112 @@ class Poller(threading.Thread):
         return out
 
 
-def through_archive(
-    broker: BrokerProcess, url: str, args: argparse.Namespace, workdir: Path, count: Callable[[], int]
-) -> tuple[float, list[float], Poller | None]:
-    argv = dcs_argv("archive", "run", "--broker", broker.url, "--archive", url, "--data-dir", str(workdir), "-q")
+@dataclass
+class Run:
+    points: int
+    seconds: float
+    latencies: list[float]
+    cpu: dict[str, float]  # CPU seconds per process group
+
+    @property
+    def rate(self) -> float:
+        return self.points / self.seconds
+
+
+def publish(
+    port: int, args: argparse.Namespace, names: list[str], work: Path
+) -> list[subprocess.Popen[bytes]]:
+    each = args.n // len(names)
+    return [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "benchmarks.status_publisher", str(port), str(each), str(args.k)),
+                *(str(args.rate / len(names)), name, str(work / f"{name}.json")),
+            ]
+        )
+        for name in names
+    ]
+
+
+def through_archive(broker: BrokerProcess, url: str, args: argparse.Namespace, work: Path) -> Run:
+    work.mkdir(parents=True, exist_ok=True)
+    stand = work / "stand.toml"
+    stand.write_text(f'[[devices]]\nname = "x"\nkind = "dummy"\n[archive]\nbatch_kb = {args.batch_kb}\n')
+    argv = dcs_argv("archive", "run", "--broker", broker.url, "--archive", url, "--data-dir", str(work), "-q")
+    argv += ["--config", str(stand)]
     archiver = subprocess.Popen(argv)
+    names = [f"bench{j}" for j in range(args.publishers)]
+    target = parse_archive_url(url)
+    poller = Poller(target.port, target.database, names) if target.scheme == "influxdb" else None
+    if poller:
+        poller.interval = args.poll
     try:
-        time.sleep(2.0)  # let it subscribe (a benchmark, not a test)
-        names = [f"bench{j}" for j in range(args.publishers)]
-        poller = Poller(args.influx_port, names) if url.startswith("influxdb") else None
+        wait_until(lambda: len(children_of(archiver.pid)) >= 1, what="the archiver's worker")
+        time.sleep(1.0)  # let it subscribe (a benchmark, not a test)
+        started = {pid: cpu_seconds(pid) for pid in [archiver.pid, *children_of(archiver.pid)]}
+        before = {"mosquitto": cpu_seconds(pid_of(broker.proc))}
         if poller:
             poller.start()
-        total = (args.n // args.publishers) * args.publishers * args.k
-        start = time.perf_counter()
-        times = run_publishers(broker.port, args.n, args.k, args.rate, args.publishers, workdir)
-        wait_until(lambda: count() >= total, timeout=600, what="every point stored")
-        rate = total / (time.perf_counter() - start)
-        lat: list[float] = []
+        start = time.time()
+        publishers = publish(broker.port, args, names, work)
+        for p in publishers:
+            assert p.wait(600) == 0
+        results = {n: json.loads((work / f"{n}.json").read_text()) for n in names}
+        published = {n: r["times"] for n, r in results.items()}
+        pub_cpu = sum(r["cpu"] for r in results.values())
+        total = sum(len(t) for t in published.values()) * args.k
+        end = wait_done(url, names, published, poller, total)
+        group = [archiver.pid, *children_of(archiver.pid)]  # its workers start with the first segment
+        cpu = {
+            "archiver": sum(cpu_seconds(pid) - started.get(pid, 0.0) for pid in group),
+            "mosquitto": cpu_seconds(pid_of(broker.proc)) - before["mosquitto"],
+            "publishers": pub_cpu,
+        }
+        latencies = poller.latencies(published) if poller else []
+        return Run(total, end - start, latencies, cpu)
+    finally:
         if poller:
             poller.stop.set()
-            poller.join()
-            lat = poller.latencies(dict(zip(names, times, strict=True)))
-        return rate, lat, poller
-    finally:
         archiver.terminate()
         archiver.wait(60)
 
 
+def wait_done(
+    url: str, names: list[str], published: dict[str, list[float]], poller: Poller | None, total: int
+) -> float:
+    """The wall time at which the last point became queryable; checks that all are there."""
+    backend = open_backend(parse_archive_url(url))
+    try:
+        if poller is not None:
+            wait_until(
+                lambda: all(poller.visible(n, published[n][-1]) for n in names),
+                timeout=600,
+                what="the last point",
+            )
+            end = max(poller.visible(n, published[n][-1]) or 0.0 for n in names)
+        else:
+            wait_until(lambda: sum(backend.count(n) for n in names) >= total, timeout=600, what="every point")
+            end = time.time()
+        stored = sum(backend.count(n) for n in names)
+        assert stored == total, f"{stored} points stored of {total}"
+        return end
+    finally:
+        backend.close()
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=60_000, help="status messages")
-    parser.add_argument("--k", type=int, default=32, help="channels per message")
-    parser.add_argument("--rate", type=float, default=4_000, help="messages/s, all publishers together")
+    parser.add_argument("--k", type=int, default=64, help="channels per message")
+    parser.add_argument("--rate", type=float, default=1_600, help="messages/s, all publishers together")
     parser.add_argument("--publishers", type=int, default=2)
-    parser.add_argument("--sqlite-n", type=int, default=6_000, help="messages for the SQLite run")
+    parser.add_argument("--poll", type=float, default=0.01, help="latency poll interval, s")
+    parser.add_argument(
+        "--batch-kb", type=int, default=1024, help="the archiver's spool segment (write batch) size"
+    )
+    parser.add_argument("--sqlite-n", type=int, default=3_000, help="messages for the SQLite run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -155,7 +238,6 @@ def main() -> None:
         influx = InfluxProcess(work / "influx")
         broker.start()
         influx.start()
-        args.influx_port = influx.port
         try:
             report(broker, influx, args, work)
         finally:
@@ -164,39 +246,30 @@ def main() -> None:
 
 
 def report(broker: BrokerProcess, influx: InfluxProcess, args: argparse.Namespace, work: Path) -> None:
-    batch = (1 << 20) // (len(json.dumps(channels(args.k, 0))) // args.k) // 1  # lines in a 1 MiB segment
-    one = direct_ceiling(influx, args.k, 400_000, batch, 1)
-    two = direct_ceiling(influx, args.k, 400_000, batch, 2)
-    print(f"InfluxDB direct ingest, batches of {batch} lines: {one:,.0f} points/s (1 connection), {two:,.0f} (2)")
-    url = influx.url("bench")
-    db = open_backend(parse_archive_url(url))
-    names = [f"bench{j}" for j in range(args.publishers)]
-    rate, lat, _ = through_archive(broker, url, args, work / "a", lambda: sum(db.count(m) for m in names))
-    offered = args.rate * args.k
-    print(f"Through mosquitto and the archiver: {rate:,.0f} points/s stored (offered {offered:,.0f}/s), ")
-    print(f"  {args.n:,} messages x {args.k} channels = {args.n * args.k:,} points; ratio to the ceiling:")
-    print(f"  {rate / max(one, two):.2f} (best direct), {rate / one:.2f} (1 connection)")
-    lat.sort()
-    if lat:
-        p99 = lat[int(0.99 * (len(lat) - 1))]
-        print(f"  publish -> queryable: median {1000 * statistics.median(lat):.0f} ms, p99 {1000 * p99:.0f} ms")
-    sq_url = f"sqlite:///{work / 's' / 'archive.sqlite3'}"
-    args.n, args.rate = args.sqlite_n, min(args.rate, 1000.0)
-    sq = open_backend(parse_archive_url(sq_url)) if False else None
-    del sq
-
-    def sqlite_count() -> int:
-        path = work / "s" / "archive.sqlite3"
-        if not path.exists():
-            return 0
-        backend = open_backend(parse_archive_url(sq_url))
-        try:
-            return sum(backend.count(m) for m in names)
-        finally:
-            backend.close()
-
-    srate, _, _ = through_archive(broker, sq_url, args, work / "s", sqlite_count)
-    print(f"Embedded SQLite backend: {srate:,.0f} points/s stored (offered {args.rate * args.k:,.0f}/s)")
+    batch = (args.batch_kb << 10) * args.k // len(json.dumps(channels(args.k, 0)))  # lines in a spool segment
+    # as many points as the run through the archive, so that the ceiling pays for the
+    # same compactions (a short burst defers them and flatters the database)
+    one = direct_ceiling(influx, args.k, args.n * args.k, batch, 1)
+    two = direct_ceiling(influx, args.k, args.n * args.k, batch, 2)
+    print(
+        f"InfluxDB direct ingest, {batch} lines a request: {one:,.0f} points/s (1 connection), {two:,.0f} (2)"
+    )
+    influx_before = cpu_seconds(pid_of(influx.proc))
+    run = through_archive(broker, influx.url("bench"), args, work / "influx-run")
+    run.cpu["influxd"] = cpu_seconds(pid_of(influx.proc)) - influx_before
+    print(f"Through mosquitto and the archiver into InfluxDB ({args.n:,} messages x {args.k} channels):")
+    print(f"  {run.rate:,.0f} points/s stored (offered {args.rate * args.k:,.0f}/s)")
+    print(f"  ratio to the direct ceiling: {run.rate / one:.2f} (1 connection), {run.rate / two:.2f} (2)")
+    lat = sorted(run.latencies)
+    p99 = lat[int(0.99 * (len(lat) - 1))]
+    print(f"  publish -> queryable: median {1000 * statistics.median(lat):.0f} ms, p99 {1000 * p99:.0f} ms")
+    per = ", ".join(f"{name} {1e3 * s / run.points * 1000:.1f}" for name, s in run.cpu.items())
+    print(f"  CPU ms per 1,000 points: {per}")
+    args.n, args.rate = args.sqlite_n, min(args.rate, 500.0)
+    sq = through_archive(
+        broker, f"sqlite:///{work / 'sqlite-run' / 'archive.sqlite3'}", args, work / "sqlite-run"
+    )
+    print(f"Embedded SQLite backend: {sq.rate:,.0f} points/s stored (offered {args.rate * args.k:,.0f}/s)")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ lines :func:`trackerdcs.archive.lineproto.line` gives for the points of
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -87,7 +85,7 @@ _NESTED = "\x00nested"
 def _line(head: str, entry: dict[str, Any], default_ns: int) -> str | None:
     number = entry.get("number")
     if type(number) is int or (type(number) is str and number):
-        tag = _tag(str(number))
+        tag = _TAGS.get(number) or _tag(number)
         if tag is None:
             return None
         head += tag
@@ -97,15 +95,18 @@ def _line(head: str, entry: dict[str, Any], default_ns: int) -> str | None:
         return _NESTED
     if template.format is None:
         return None
-    if template.floats is not None and not math.isfinite(sum(template.floats(entry))):
-        return _line_slowly(head, entry, default_ns)  # NaN or inf: those fields are left out
     values = template.values(entry)
     if template.fix:
         fixed = list(values)
         for i, fix in template.fix:
             fixed[i] = fix(fixed[i])
         values = tuple(fixed)
-    return f"{head} {template.format % values} {_time(entry, default_ns)}"
+    fields = template.format % values
+    # NaN and inf cannot be stored: %r writes them as nan and inf, right after an '='
+    # (a string value holding "=nan" only sends its entry the slow way, still right)
+    if template.floats and ("=nan" in fields or "=inf" in fields or "=-inf" in fields):
+        return _line_slowly(head, entry, default_ns)
+    return f"{head} {fields} {_time(entry, default_ns)}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class _Template:
     values: Callable[[dict[str, Any]], tuple[Any, ...]]
     format: str | None  # None: no field to write
     fix: tuple[tuple[int, Callable[[Any], str]], ...]  # (position, to text) for str and bool
-    floats: Callable[[dict[str, Any]], tuple[float, ...]] | None  # to check for NaN and inf
+    floats: bool  # whether NaN and inf are to be looked for
     nested: bool
 
 
@@ -151,7 +152,7 @@ def _template(keys: tuple[str, ...], types: tuple[type, ...]) -> _Template:
         values=_getter(names),
         format=",".join(parts) if parts else None,
         fix=tuple(fix),
-        floats=_getter(floats) if floats else None,
+        floats=bool(floats),
         nested=any(kind is dict for name, kind in zip(keys, types, strict=True) if name not in _SKIP),
     )
     _TEMPLATES[keys, types] = template
@@ -181,7 +182,12 @@ def _time(entry: dict[str, Any], default_ns: int) -> int:
     return round(ts * 1e6) * 1000 if ok else default_ns
 
 
-@lru_cache(maxsize=4096)
-def _tag(value: str) -> str | None:
-    escaped = lineproto.key(value)
-    return None if escaped is None else f",number={escaped}"
+_TAGS: dict[int | str, str | None] = {}
+
+
+def _tag(number: int | str) -> str | None:
+    if len(_TAGS) > 4096:
+        _TAGS.clear()
+    escaped = lineproto.key(str(number))
+    tag = _TAGS[number] = None if escaped is None else f",number={escaped}"
+    return tag

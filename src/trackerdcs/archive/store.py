@@ -49,8 +49,17 @@ class SegmentStore:
         try:
             self.backend.commit(prepared)
         except Rejected as exc:
-            self._keep_rejected(segment, prepared.messages, exc)
-            prepared.report.points = 0
+            return self.rejected(segment, prepared.messages, exc)
+        return self.stored(segment, prepared)
+
+    def rejected(self, segment: int, messages: int, exc: Rejected) -> set[str]:
+        """The database refused the segment: keep a copy aside, count it, go on."""
+        self._keep_rejected(segment, messages, exc)
+        self.spool.remove(segment)
+        return set()
+
+    def stored(self, segment: int, prepared: Prepared) -> set[str]:
+        """The segment is in the database: delete it and count; return devices with gaps."""
         self.spool.remove(segment)
         c, report = self.counters, prepared.report
         c.stored += report.points

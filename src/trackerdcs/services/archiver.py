@@ -21,13 +21,14 @@ from pathlib import Path
 
 import aiomqtt
 
-from trackerdcs.archive.backend import Unavailable
+from trackerdcs.archive.backend import Rejected, Unavailable
 from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.points import ARCHIVED_LEAVES
-from trackerdcs.archive.prepare import Prepared, prepare_segment
+from trackerdcs.archive.prepare import Prepared
 from trackerdcs.archive.spool import Spool
 from trackerdcs.archive.store import SegmentStore
 from trackerdcs.archive.url import ArchiveTarget
+from trackerdcs.archive.worker import store_segment
 from trackerdcs.contract.payloads import ONLINE, dumps, stamp_status
 from trackerdcs.contract.topics import DeviceTopics, wildcard
 from trackerdcs.services.ingest import Ingest
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBE_TIMEOUT = 10.0
 REBIRTH_EVERY = 10.0  # s: at most one rebirth request per device in this time
-PREPARE_AHEAD = 2  # segments encoded ahead of the one being written
+WRITE_AHEAD = 2  # segments handed to the worker at once (it stores them in order)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class ArchiverSettings:
     segment_age: float = 0.1  # s: a sample is stored at most about this long after it arrives
     status_period: float = 2.0
     name: str = "archive"
-    workers: int = 1  # processes that encode segments; 0: encode in the archiver's own process
+    workers: int = 2  # processes that store segments (one encodes while the other writes); 0: a thread
 
 
 class Archiver:
@@ -91,35 +92,46 @@ class Archiver:
 
     # -- storing ---------------------------------------------------------------------------
     async def _writer(self, store: SegmentStore) -> None:
-        """Store sealed segments in order; encode the next ones meanwhile in a worker process."""
+        """Store sealed segments, oldest first, through a worker process.
+
+        The worker parses, encodes and writes; this process only deletes a segment once
+        the worker reports it stored. After a database outage the spool is replayed in
+        order (a segment already handed over when a write failed may land before the
+        failed one: harmless, every point carries its own time).
+        """
         loop = asyncio.get_running_loop()
-        prepared: dict[int, asyncio.Future[Prepared]] = {}
+        running: dict[int, asyncio.Future[Prepared]] = {}
         backoff = 0.2
         with Workers(self.settings.workers) as pool:
             while True:
-                for segment in self.spool.sealed()[:PREPARE_AHEAD]:
-                    if segment not in prepared:
-                        path, form = str(self.spool.path(segment)), self.backend.form
-                        prepared[segment] = loop.run_in_executor(pool.executor, prepare_segment, path, form)
-                if not prepared:
+                for segment in self.spool.sealed()[:WRITE_AHEAD]:
+                    if segment not in running:
+                        path = str(self.spool.path(segment))
+                        running[segment] = loop.run_in_executor(
+                            pool.executor, store_segment, path, self.target
+                        )
+                if not running:
                     await self._wait_for_segments()
                     continue
-                segment = min(prepared)
+                segment = min(running)
                 try:
-                    gaps = await asyncio.to_thread(store.commit, segment, await prepared[segment])
+                    prepared = await running.pop(segment)
                 except Unavailable as exc:
                     self._database_down(exc)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
+                except Rejected as exc:
+                    store.rejected(segment, 0, exc)
+                    continue
                 except Exception:  # a bug or a dead worker must not stop the archive: retry
                     log.exception("archive: storing spool segment %d failed; retrying", segment)
-                    del prepared[segment]
                     pool = pool.renew()
+                    running.clear()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
-                del prepared[segment]
+                gaps = store.stored(segment, prepared)
                 if not self.backend_up:
                     log.warning("archive database back; replaying the spool")
                 self.backend_up, backoff = True, 0.2
