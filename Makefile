@@ -41,6 +41,7 @@ check: lint typecheck test
 bench: $(STAMP) services
 	$(BIN)/python -m benchmarks.bench_stack
 	$(BIN)/python -m benchmarks.bench_interlock
+	$(BIN)/python -m benchmarks.bench_archive
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
