@@ -220,3 +220,34 @@ async def wait_until(condition: object, what: str, timeout: float = 60.0) -> Non
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)
+
+
+async def test_a_full_spool_becomes_a_safety_alarm_through_a_stand_rule(
+    mosquitto: BrokerProcess, influx: InfluxProcess, tmp_path: Path
+) -> None:
+    from trackerdcs.services.stand import parse_stand
+    from trackerdcs.services.wiring import safety_service
+
+    stand = parse_stand(
+        '[[devices]]\nname = "load0"\nkind = "hv"\nchannels = 4\n'
+        '[[rules]]\nname = "archive_spool_full"\nsignal = "archive:0.spool_full"\nabove = 0.5\nseverity = "alarm"\n',
+        "test.toml",
+    )
+    safety = asyncio.create_task(safety_service(stand, mosquitto.settings).run())
+    small = {"spool_max_bytes": 64 * 1024, "segment_bytes": 8 * 1024, "status_period": 0.1}
+    try:
+        async with probe(mosquitto.settings, "/interlock/#") as p:
+            async with running_archiver(mosquitto.settings, influx.url(), tmp_path / "spool", **small):
+                async with Load(mosquitto.settings, 1):
+                    influx.stop()
+                    alarms = await p.wait_for(
+                        lambda m: (
+                            m.topic.value == "/interlock/alarms" and "archive_spool_full" in str(m.payload)
+                        ),
+                        what="the spool-full alarm",
+                    )
+                    assert b'"active": true' in alarms.payload or b'"active":true' in alarms.payload  # type: ignore[operator]
+                    influx.start()
+    finally:
+        safety.cancel()
+        await asyncio.gather(safety, return_exceptions=True)

@@ -17,7 +17,16 @@ from typing import Any
 import orjson
 
 from trackerdcs.archive import lineproto
-from trackerdcs.archive.points import AVAILABILITY, EVENTS, META_KEYS, RESERVED, Message, decode, to_ns
+from trackerdcs.archive.points import (
+    AVAILABILITY,
+    EVENTS,
+    LATEST,
+    META_KEYS,
+    RESERVED,
+    Message,
+    decode,
+    to_ns,
+)
 
 _SKIP = META_KEYS | RESERVED
 
@@ -178,7 +187,7 @@ def _line_slowly(head: str, entry: dict[str, Any], default_ns: int) -> str | Non
 
 def _time(entry: dict[str, Any], default_ns: int) -> int:
     ts: Any = entry.get("ts")
-    ok = type(ts) in (float, int) and ts - ts == 0 and ts >= 0
+    ok = type(ts) in (float, int) and ts - ts == 0 and 0 <= ts < LATEST
     return round(ts * 1e6) * 1000 if ok else default_ns
 
 

@@ -92,8 +92,11 @@ def _point(device: str, entry: Mapping[str, Any], default_ns: int) -> Point | No
     return Point(device, tags, fields, time_ns) if fields else None
 
 
+LATEST = 9.2e9  # s: InfluxDB's nanosecond times end in 2262
+
+
 def _is_time(ts: object) -> TypeGuard[float]:
-    return isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) and ts >= 0
+    return isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) and 0 <= ts < LATEST
 
 
 def _fields(entry: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Field]]:

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_TOPIC_LEN = 256
+ARCHIVER = "archive"  # the archiver is on the bus as a device: /archive/status, /archive/availability
 
 
 class TopicError(ValueError):

@@ -30,7 +30,7 @@ from trackerdcs.archive.store import SegmentStore
 from trackerdcs.archive.url import ArchiveTarget
 from trackerdcs.archive.worker import store_segment
 from trackerdcs.contract.payloads import ONLINE, dumps, stamp_status
-from trackerdcs.contract.topics import DeviceTopics, wildcard
+from trackerdcs.contract.topics import ARCHIVER, DeviceTopics, wildcard
 from trackerdcs.services.ingest import Ingest
 from trackerdcs.services.mqtt import BrokerSettings, honour_cancel, keep_connected, online_session
 
@@ -48,7 +48,7 @@ class ArchiverSettings:
     segment_bytes: int = 1 << 20
     segment_age: float = 0.1  # s: a sample is stored at most about this long after it arrives
     status_period: float = 2.0
-    name: str = "archive"
+    name: str = ARCHIVER
     workers: int = 2  # processes that store segments (one encodes while the other writes); 0: a thread
 
 
@@ -86,8 +86,10 @@ class Archiver:
             await asyncio.to_thread(self._shutdown)
 
     def _shutdown(self) -> None:
-        self.ingest.stop()
+        # The spool first: it releases an MQTT thread waiting for room in a full spool
+        # (that message stays unacknowledged, so the broker delivers it again).
         self.spool.close()
+        self.ingest.stop()
         self.backend.close()
 
     # -- storing ---------------------------------------------------------------------------

@@ -85,10 +85,11 @@ class SafetyService:
     async def _announce(self, client: aiomqtt.Client) -> None:
         self.client, self.requester = client, Requester(client)
         self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
-        # Only the stand's own devices: other traffic on the broker must not queue up here.
-        for device in self.stand.devices:
-            await client.subscribe(DeviceTopics(device.name).status, qos=1)
-            await client.subscribe(DeviceTopics(device.name).availability, qos=1)
+        # Only the stand's own devices (and what its rules watch): other traffic on the
+        # broker must not queue up here.
+        for name in self.stand.watched_devices():
+            await client.subscribe(DeviceTopics(name).status, qos=1)
+            await client.subscribe(DeviceTopics(name).availability, qos=1)
         for topic in (self.requester.reply_filter(), self.topics.cmd_filter):
             await client.subscribe(topic, qos=1)
         for name in self.state.modules:

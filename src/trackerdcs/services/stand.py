@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.devices.registry import DRIVERS, drivers_for
-from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig
+from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig, parse_signal
 from trackerdcs.safety.modules import ModuleMap
 from trackerdcs.services.archive_config import ArchiveConfig
 from trackerdcs.services.mqtt import BrokerSettings, BrokerUrlError
@@ -79,6 +79,15 @@ class Stand(BaseModel):
                 )
         check_safety(self)
         return self
+
+    def watched_devices(self) -> list[str]:
+        """The stand's devices and whatever else its rules watch (the archiver)."""
+        names = [d.name for d in self.devices]
+        for rule in self.rules:
+            for device in (parse_signal(rule.signal).device if rule.signal else None, rule.stale):
+                if device is not None and device not in names:
+                    names.append(device)
+        return names
 
     @property
     def has_safety(self) -> bool:

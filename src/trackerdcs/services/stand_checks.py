@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from trackerdcs.contract.topics import ARCHIVER
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.safety.config import ChannelRef, parse_signal
 
@@ -24,11 +25,12 @@ def check_safety(stand: Stand) -> None:
             _check_channel(
                 devices, ChannelRef.parse(getattr(module, role)), f"modules[{i}] ({module.name}).{role}", role
             )
+    watchable = names | {ARCHIVER}  # rules may watch the archiver's status (spool_full)
     for i, rule in enumerate(stand.rules):
         where = f"rules[{i}] ({rule.name})"
-        if rule.signal and parse_signal(rule.signal).device not in names:
+        if rule.signal and parse_signal(rule.signal).device not in watchable:
             raise ValueError(f"{where}.signal: no device {parse_signal(rule.signal).device!r}")
-        if rule.stale and rule.stale not in names:
+        if rule.stale and rule.stale not in watchable:
             raise ValueError(f"{where}.stale: no device {rule.stale!r}")
         for key in ("hv_off", "inhibit_hv"):
             unknown = [m for m in getattr(rule, key) if m != "*" and m not in module_names]
