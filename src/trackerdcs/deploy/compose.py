@@ -209,7 +209,6 @@ class ComposeBuilder:
             "mongodb-data",
         ]
         return {
-            "name": _project(self.stand.name),
             "services": services,
             "volumes": {v: {} for v in volumes},
             "secrets": {
@@ -231,8 +230,3 @@ class ComposeBuilder:
     def dummy(self) -> dict[str, Any]:
         sims = [d.name for d in self.stand.devices if d.driver == SIM_DRIVER]
         return {"services": {f"device-{n}": self.device(n) for n in sims}}
-
-
-def _project(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()).strip("-_")
-    return f"dcs-{cleaned}" if cleaned else "dcs"

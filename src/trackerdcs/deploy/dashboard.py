@@ -79,7 +79,7 @@ def device_panel(device: str, kind: str) -> dict[str, Any] | None:
         return None
     refs = _refs()
     targets = [
-        _target(next(refs), series_query(device, s), alias=f"$col ch$tag_number" if s.per_channel else "$col")
+        _target(next(refs), series_query(device, s), alias="$col ch$tag_number" if s.per_channel else "$col")
         for s in series
     ]
     overrides = [
