@@ -235,9 +235,9 @@ def test_the_structural_check_finds_broken_dashboards(out: Path) -> None:
 def test_the_deploy_table_is_validated() -> None:
     text = "[[devices]]\nname='hv'\nkind='hv'\n[deploy]\n"
     assert parse_stand(text + "server_name='dcs.lab.example'", "t").deploy.server_name == "dcs.lab.example"
-    with pytest.raises(StandError, match="tls_cert and tls_key"):
+    with pytest.raises(StandError, match=r"tls_cert and tls_key"):
         parse_stand(text + "tls_cert='a.pem'", "t")
-    with pytest.raises(StandError, match="deploy.server_name"):
+    with pytest.raises(StandError, match=r"deploy\.server_name"):
         parse_stand(text + "server_name='no such host!'", "t")
     with pytest.raises(StandError, match="both operator and viewer"):
         parse_stand(text + "operators=['a']\nviewers=['a']", "t")

@@ -140,7 +140,10 @@ def alarm_panels(stand: Stand) -> list[dict[str, Any]]:
 
 
 def availability_panel(stand: Stand) -> dict[str, Any]:
-    query = 'SELECT last("online") FROM "availability" WHERE $timeFilter GROUP BY time($__interval), "device" fill(previous)'
+    query = (
+        'SELECT last("online") FROM "availability" WHERE $timeFilter '
+        'GROUP BY time($__interval), "device" fill(previous)'
+    )
     target = _target("A", query, alias="$tag_device")
     return _panel("state-timeline", "Availability", [target], {"defaults": {}, "overrides": []})
 

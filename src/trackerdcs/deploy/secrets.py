@@ -61,7 +61,7 @@ def write_private(path: Path, text: str | bytes) -> None:
 
 
 def load_or_create(root: Path, names: Iterable[str], *, regenerate: bool = False) -> SecretStore:
-    """Read the named secrets under ``root/secrets``; make the missing ones (all of them with ``regenerate``)."""
+    """Read the named secrets under ``root/secrets``; make the missing ones (all with ``regenerate``)."""
     wanted = sorted(set(names))
     _check_names(wanted)
     values: dict[str, str] = {}
