@@ -110,7 +110,7 @@ async def watching(client: aiomqtt.Client, topic: str = "#") -> AsyncIterator[Se
     async def collect() -> None:
         async for message in client.messages:
             if not message.retain:
-                seen.messages.append((message.topic.value, bytes(message.payload)))  # type: ignore[arg-type]
+                seen.messages.append((message.topic.value, bytes(message.payload)))
                 seen.changed.set()
 
     async with client:
