@@ -6,6 +6,7 @@ dashboard must return data (Grafana itself cannot be installed here)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import subprocess
@@ -26,6 +27,7 @@ from trackerdcs.deploy.mosquitto import INTERNAL_PORT
 pytestmark = pytest.mark.broker
 
 STACK_TIMEOUT = 4 * TIMEOUT  # the archiver's first write, the safety service's first rules
+READER: tuple[str, str] = ("", "")  # Grafana's InfluxDB account, set by the fixture
 
 
 def native_argv(
@@ -59,9 +61,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Secu
     run_deploy(out)
     broker = SecureBroker(out)
     broker.start(tmp_path_factory.mktemp("mosquitto"))
-    influx = InfluxProcess(tmp_path_factory.mktemp("influxdb"))
+    influx = InfluxProcess(tmp_path_factory.mktemp("influxdb"), auth=True)
     influx.start()
     secrets, procs = env_file(out), []
+    influx_env = native_env(compose(out)["services"]["influxdb"], secrets)
+    init_influx(influx, influx_env)
+    global READER
+    READER = (influx_env["INFLUXDB_READ_USER"], influx_env["INFLUXDB_READ_USER_PASSWORD"])
     logs = tmp_path_factory.mktemp("logs")
     try:
         for name in COMPOSE_FILES:
@@ -82,10 +88,36 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Secu
         broker.stop()
 
 
+def init_influx(influx: InfluxProcess, env: dict[str, str]) -> None:
+    """What the influxdb:1.8 image's init script does with the compose file's INFLUXDB_* variables."""
+    db, admin = env["INFLUXDB_DB"], (env["INFLUXDB_ADMIN_USER"], env["INFLUXDB_ADMIN_PASSWORD"])
+    post(influx, f"CREATE USER {admin[0]} WITH PASSWORD '{admin[1]}' WITH ALL PRIVILEGES", None)
+    post(influx, f"CREATE DATABASE {db}", admin)
+    for role in ("WRITE", "READ"):
+        user, password = env[f"INFLUXDB_{role}_USER"], env[f"INFLUXDB_{role}_USER_PASSWORD"]
+        post(influx, f"CREATE USER {user} WITH PASSWORD '{password}'", admin)
+        post(influx, f"GRANT {role} ON {db} TO {user}", admin)
+
+
+def _auth(user: tuple[str, str] | None) -> dict[str, str]:
+    if user is None:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode()}
+
+
+def post(influx: InfluxProcess, statement: str, user: tuple[str, str] | None) -> None:
+    body = urllib.parse.urlencode({"q": statement}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{influx.port}/query", body, _auth(user))
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        assert "error" not in json.loads(response.read())["results"][0], statement
+
+
 def influxql(influx: InfluxProcess, query: str) -> list[dict[str, Any]]:
+    """A query as Grafana's datasource makes it: as the read-only user."""
     params = urllib.parse.urlencode({"db": "dcs", "q": query})
+    url = f"http://127.0.0.1:{influx.port}/query?{params}"
     with urllib.request.urlopen(
-        f"http://127.0.0.1:{influx.port}/query?{params}", timeout=TIMEOUT
+        urllib.request.Request(url, None, _auth(READER)), timeout=TIMEOUT
     ) as response:
         results = json.loads(response.read())["results"]
     error = results[0].get("error")
