@@ -265,3 +265,17 @@ def test_the_schema_check_catches_a_wrong_key(out: Path) -> None:
     data["services"]["archiver"]["healthcheck"]["intervall"] = "10s"
     data["services"]["grafana"]["restart"] = ["always"]
     assert len(list(jsonschema.Draft201909Validator(schema).iter_errors(data))) == 2
+
+
+def test_password_hashes_are_what_mosquitto_passwd_writes(tmp_path: Path) -> None:
+    import base64
+
+    from trackerdcs.deploy.mosquitto import hash_password
+
+    passwd = tmp_path / "passwd"
+    passwd.touch()
+    subprocess.run(["mosquitto_passwd", "-b", str(passwd), "someone", "s3cret-Ä"], check=True)
+    theirs = passwd.read_text().strip().split(":", 1)[1]
+    _, kind, iterations, salt, _ = theirs.split("$")
+    assert kind == "7"
+    assert hash_password("s3cret-Ä", salt=base64.b64decode(salt), iterations=int(iterations)) == theirs
