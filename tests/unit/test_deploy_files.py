@@ -279,3 +279,18 @@ def test_password_hashes_are_what_mosquitto_passwd_writes(tmp_path: Path) -> Non
     _, kind, iterations, salt, _ = theirs.split("$")
     assert kind == "7"
     assert hash_password("s3cret-Ä", salt=base64.b64decode(salt), iterations=int(iterations)) == theirs
+
+
+SHIPPED_STANDS = sorted((REPO / "src/trackerdcs/stands").glob("*.toml"))
+
+
+@pytest.mark.parametrize("stand", SHIPPED_STANDS, ids=[p.stem for p in SHIPPED_STANDS])
+def test_every_shipped_stand_deploys(stand: Path, tmp_path: Path) -> None:
+    run_deploy(tmp_path, "--config", str(stand))
+    validator = jsonschema.Draft201909Validator(compose_schema())
+    for name in COMPOSE_FILES:
+        assert list(validator.iter_errors(compose(tmp_path, name))) == [], name
+    hardware = {d.name for d in load_stand(stand).devices if d.driver != "sim"}
+    assert {f"device-{n}" for n in hardware} <= set(compose(tmp_path)["services"])
+    for _, command in _dcs_commands(tmp_path):
+        assert CliRunner().invoke(cli, [*command[1:], "--help"]).exit_code == 0, command
