@@ -41,9 +41,11 @@ def compose(out: Path, name: str = "docker-compose.yml") -> dict[str, Any]:
     return data
 
 
-def env_file(out: Path) -> dict[str, str]:
+def env_file(out: Path, *, secrets_only: bool = True) -> dict[str, str]:
+    """The .env's variables; without the file owner's uid and gid unless asked."""
     lines = (out / ".env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    env = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {k: v for k, v in env.items() if k not in ("DCS_UID", "DCS_GID")} if secrets_only else env
 
 
 def compose_schema() -> dict[str, Any]:

@@ -113,7 +113,8 @@ def test_every_volume_and_secret_referenced_exists(out: Path) -> None:
 
 
 def test_every_interpolated_variable_is_in_the_env_file(out: Path) -> None:
-    env = env_file(out)
+    env = env_file(out, secrets_only=False)
+    assert env["DCS_UID"] == str(os.getuid())
     for name in COMPOSE_FILES:
         missing = variables((out / name).read_text()) - set(env)
         assert missing == set(), name

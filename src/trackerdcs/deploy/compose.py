@@ -15,7 +15,7 @@ from trackerdcs.deploy import images as im
 from trackerdcs.deploy.accounts import ARCHIVER, HEALTH, SAFETY, SIM_DRIVER, device_user
 from trackerdcs.deploy.grafana import ENV_ADMIN_PASSWORD, ENV_INFLUX_PASSWORD, ENV_SECRET_KEY, INFLUX_READER
 from trackerdcs.deploy.mosquitto import INTERNAL_PORT, KEY_FILE
-from trackerdcs.deploy.secrets import SecretStore
+from trackerdcs.deploy.secrets import OWNER_GID, OWNER_UID, SecretStore
 from trackerdcs.services.stand import Stand
 
 Service = dict[str, Any]
@@ -147,11 +147,10 @@ class ComposeBuilder:
             "image": im.NODERED_IMAGE,
             "build": {"context": ".", "dockerfile": "nodered.Dockerfile"},
             "restart": RESTART,
-            "volumes": [
-                "./nodered/settings.js:/data/settings.js:ro",
-                "./nodered/flows.json:/data/flows.json:ro",
-                "nodered-data:/data",
-            ],
+            # Its generated user directory, holding private (0600) settings and credentials:
+            # Node-RED runs as the files' owner to read them.
+            "user": "${" + OWNER_UID + "}:${" + OWNER_GID + "}",
+            "volumes": ["./nodered:/data"],
             "depends_on": _healthy("mosquitto"),
             "healthcheck": _health(["CMD", "node", "/healthcheck.js"]),
         }
@@ -204,7 +203,6 @@ class ComposeBuilder:
             "influxdb-data",
             "archiver-spool",
             "grafana-data",
-            "nodered-data",
             "mongodb-data",
         ]
         return {
