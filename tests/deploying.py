@@ -131,13 +131,13 @@ class SecureBroker:
     def password(self, user: str) -> str:
         return env_file(self.out)["MQTT_" + user.upper().replace("-", "_")]
 
-    def config(self, data: Path) -> str:
+    def config(self) -> str:
         text = (self.out / "mosquitto/mosquitto.conf").read_text()
         for container, here in [
             (f"{m.CONFIG_DIR}/", f"{self.out}/mosquitto/"),
             (f"{m.CERT_DIR}/", f"{self.out}/tls/"),
             (m.KEY_FILE, f"{self.out}/secrets/mosquitto.key"),
-            (f"{m.DATA_DIR}/", f"{data}/"),
+            (f"{m.DATA_DIR}/", f"{self.out}/mosquitto/data/"),  # as compose mounts it
             (f"listener {m.INTERNAL_PORT}\n", f"listener {self.internal} 127.0.0.1\n"),
             (f"listener {m.EXTERNAL_PORT}\n", f"listener {self.external} 127.0.0.1\n"),
         ]:
@@ -147,15 +147,14 @@ class SecureBroker:
             key, _, value = line.partition(" ")
             if key in ("password_file", "acl_file", "cafile", "certfile", "keyfile", "persistence_location"):
                 assert Path(value).exists(), line
-        # Started as root, mosquitto would drop to user "mosquitto", which cannot read our 0600 files.
+        # As in the container (user: the files' owner), mosquitto must not drop to its own user.
         return (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "") + text
 
     def start(self, work: Path) -> None:
         binary = find_mosquitto()
         assert binary, "mosquitto is not installed: run `make test`, which installs it"
-        (work / "data").mkdir(parents=True)
         conf = work / "mosquitto.conf"
-        conf.write_text(self.config(work / "data"))
+        conf.write_text(self.config())
         log = (work / "broker.log").open("ab")
         self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         wait_until(lambda: port_open(self.internal) and port_open(self.external), what="the secured broker")

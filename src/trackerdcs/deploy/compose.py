@@ -21,6 +21,7 @@ from trackerdcs.services.stand import Stand
 Service = dict[str, Any]
 HEALTH_TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "20s"}
 RESTART = "unless-stopped"
+OWNER = "${" + OWNER_UID + "}:${" + OWNER_GID + "}"  # the user who ran dcs deploy
 
 
 def _health(test: list[str]) -> dict[str, Any]:
@@ -85,6 +86,9 @@ class ComposeBuilder:
         )
         return {
             "image": im.MOSQUITTO,
+            # mosquitto reads its password file only after dropping root to its own user,
+            # who could not read our 0600 files: it runs as their owner instead.
+            "user": OWNER,
             "restart": RESTART,
             "ports": ["8883:8883"],
             "environment": {"MQTT_HEALTH_PASSWORD": self.store.env(f"mqtt-{HEALTH}")},
@@ -94,7 +98,7 @@ class ComposeBuilder:
                 "./mosquitto/acl:/mosquitto/config/acl:ro",
                 "./tls/ca.crt:/mosquitto/certs/ca.crt:ro",
                 "./tls/mosquitto.crt:/mosquitto/certs/mosquitto.crt:ro",
-                "mosquitto-data:/mosquitto/data",
+                "./mosquitto/data:/mosquitto/data",
             ],
             "secrets": [{"source": "mosquitto_key", "target": Path(KEY_FILE).name}],
             "healthcheck": _health(["CMD-SHELL", probe]),
@@ -149,7 +153,7 @@ class ComposeBuilder:
             "restart": RESTART,
             # Its generated user directory, holding private (0600) settings and credentials:
             # Node-RED runs as the files' owner to read them.
-            "user": "${" + OWNER_UID + "}:${" + OWNER_GID + "}",
+            "user": OWNER,
             "volumes": ["./nodered:/data"],
             "depends_on": _healthy("mosquitto"),
             "healthcheck": _health(["CMD", "node", "/healthcheck.js"]),
@@ -199,7 +203,6 @@ class ComposeBuilder:
             if d.driver != SIM_DRIVER:
                 services[f"device-{d.name}"] = self.device(d.name)
         volumes = [
-            "mosquitto-data",
             "influxdb-data",
             "archiver-spool",
             "grafana-data",

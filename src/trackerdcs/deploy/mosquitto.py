@@ -83,6 +83,7 @@ def write_mosquitto(out: Path, accounts: list[Account], store: SecretStore) -> N
     """``mosquitto/{mosquitto.conf,passwd,acl}``; the password file is private (hashes only, still)."""
     folder = out / "mosquitto"
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir(mode=0o700, exist_ok=True)  # persistence, written as the files' owner
     (folder / "mosquitto.conf").write_text(mosquitto_conf())
     (folder / "acl").write_text(acl_file(accounts))
     write_private(folder / "passwd", password_file(accounts, store))
