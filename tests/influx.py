@@ -49,6 +49,7 @@ class InfluxProcess:
     port: int = field(default_factory=free_port)
     rpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    auth: bool = False  # HTTP authentication on, as the deployed InfluxDB runs
 
     def url(self, database: str = "dcs") -> str:
         return f"influxdb://127.0.0.1:{self.port}/{database}"
@@ -59,7 +60,10 @@ class InfluxProcess:
             raise RuntimeError("influxd is not installed: run `make test`, which installs it")
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "influxdb.conf"
-        conf.write_text(CONFIG.format(rpc=self.rpc_port, dir=self.workdir, port=self.port))
+        text = CONFIG.format(rpc=self.rpc_port, dir=self.workdir, port=self.port)
+        if self.auth:
+            text = text.replace("[http]\n", "[http]\n  auth-enabled = true\n")
+        conf.write_text(text)
         log = (self.workdir / "influxd.log").open("ab")
         self.proc = subprocess.Popen([binary, "-config", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         wait_until(self.ready, what=f"influxd on port {self.port}")

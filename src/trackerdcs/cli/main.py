@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import click
 
 from trackerdcs import __version__
-from trackerdcs.cli import archive, operate, run, safety
+from trackerdcs.cli import archive, deploy, operate, run, safety
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +20,7 @@ run.register(cli)
 operate.register(cli)
 safety.register(cli)
 archive.register(cli)
+deploy.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

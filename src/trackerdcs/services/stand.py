@@ -18,6 +18,7 @@ from trackerdcs.devices.registry import DRIVERS, drivers_for
 from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig, parse_signal
 from trackerdcs.safety.modules import ModuleMap
 from trackerdcs.services.archive_config import ArchiveConfig
+from trackerdcs.services.deploy_config import DeployConfig
 from trackerdcs.services.mqtt import BrokerSettings, BrokerUrlError
 from trackerdcs.services.stand_checks import check_safety
 
@@ -62,6 +63,7 @@ class Stand(BaseModel):
     rules: list[RuleConfig] = Field(default_factory=list)
     interlock: InterlockConfig = Field(default_factory=InterlockConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
     source: str = Field(default="<default stand>", exclude=True)
 
     @model_validator(mode="after")
@@ -146,6 +148,10 @@ def load_stand(path: Path | str | None = None) -> Stand:
         stand.broker.ca_file = base / stand.broker.ca_file
     if stand.archive.secret_file and not stand.archive.secret_file.is_absolute():
         stand.archive.secret_file = base / stand.archive.secret_file
+    for key in ("tls_cert", "tls_key"):
+        value = getattr(stand.deploy, key)
+        if value is not None and not value.is_absolute():
+            setattr(stand.deploy, key, base / value)
     return stand
 
 
