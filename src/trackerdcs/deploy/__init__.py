@@ -1,0 +1,1 @@
+"""Deployment: configuration generated from the stand file."""
