@@ -19,6 +19,7 @@ run: $(STAMP)
 ## services: install the real services the tests talk to (mosquitto, InfluxDB), when missing
 services:
 	@bash scripts/ensure-services.sh
+	@bash scripts/ensure-ui-tools.sh
 
 ## test: import contracts and the whole test suite against real services
 test: $(STAMP) services contracts
