@@ -226,15 +226,25 @@ def group(builder: FlowBuilder, key: str, name: str, order: int, width: int = 4)
     )
 
 
-def text(builder: FlowBuilder, key: tuple[object, ...], grp: str, order: int, label: str, css: str) -> str:
+def text(
+    builder: FlowBuilder,
+    key: tuple[object, ...],
+    grp: str,
+    order: int,
+    label: str,
+    css: str,
+    wrap: bool = False,
+) -> str:
+    layout = "col-left" if wrap else "row-spread"
     return builder.widget(
-        "ui-text", key, grp, order, label=label, format="{{msg.payload}}", layout="row-spread", className=css
-    )
+        "ui-text", key, grp, order, label=label, format="{{msg.payload}}", layout=layout, wrapText=wrap,
+        className=css,
+    )  # fmt: skip
 
 
 def reply_chain(builder: FlowBuilder, device: str, grp: str, order: int, notify: str) -> None:
     """Show every reply of ``device``; rejections also pop up a notification."""
-    shown = text(builder, ("reply", device), grp, order, "Last reply", f"dcs-{device}-reply")
+    shown = text(builder, ("reply", device), grp, order, "Last reply", f"dcs-{device}-reply", wrap=True)
     fmt = builder.function(("reply", device), f"{device} reply", REPLY_JS, [[shown], [notify]])
     builder.mqtt_in(DeviceTopics(device).reply, "json", [[fmt]])
 
@@ -256,11 +266,13 @@ def supply_channel(builder: FlowBuilder, device: DeviceConfig, ch: int, grp: str
         onvalue="on", onvalueType="str", offvalue="off", offvalueType="str", className=f"{css}-switch",
         wires=[[out]],
     )  # fmt: skip
+    # A plain number field: no clamping to the limits in the browser (typing 50 must not quietly
+    # set 12 V); the device checks the value against its limits and its refusal is shown.
     builder.widget(
-        "ui-number-input", (device.name, ch, "setv"), grp, base + 2, label=f"ch {ch} set voltage (V)",
-        topic=topics.cmd("setv", ch), topicType="str", min=0, max=device.vmax, step=0.1, passthru=False,
-        sendOnDelay=False, sendOnBlur=False, sendOnEnter=True, clearable=False, className=f"{css}-setv",
-        wires=[[out]],
+        "ui-text-input", (device.name, ch, "setv"), grp, base + 2, label=f"ch {ch} set voltage (V)",
+        topic=topics.cmd("setv", ch), topicType="str", mode="number", tooltip=f"0 to {device.vmax:g} V",
+        passthru=False, sendOnDelay=False, sendOnBlur=False, sendOnEnter=True, clearable=False,
+        sendOnClear=False, icon="", className=f"{css}-setv", wires=[[out]],
     )  # fmt: skip
     readbacks = [
         text(builder, (device.name, ch, key), grp, base + 3 + i, f"ch {ch} {label}", f"{css}-{key}")
