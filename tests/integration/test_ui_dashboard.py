@@ -4,11 +4,14 @@ driven in headless Chromium against the simulated stand on a real broker."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import re
 import ssl
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -39,6 +42,7 @@ from trackerdcs.services.wiring import device_service, safety_service
 pytestmark = [pytest.mark.ui, pytest.mark.broker]
 
 DASHBOARD_PASSWORD = "dash-board-pw"
+ADMIN_PASSWORD = "admin-editor-pw"
 WAIT_MS = TIMEOUT * 1000
 
 STAND = """
@@ -148,7 +152,7 @@ async def gateway(stand: Stand, tmp: Path, broker: PasswordBroker) -> AsyncItera
     write_nodered(
         stand,
         tmp,
-        admin_password="admin-pw",
+        admin_password=ADMIN_PASSWORD,
         credential_secret="cred-secret",
         dashboard_password=DASHBOARD_PASSWORD,
         mqtt_url=broker.url,
@@ -164,8 +168,10 @@ async def gateway(stand: Stand, tmp: Path, broker: PasswordBroker) -> AsyncItera
         yield http, https
 
 
-def fetch(url: str) -> tuple[int, dict[str, str]]:
-    """Status and headers of one unauthenticated request (no redirects followed, cert not checked)."""
+def request(
+    url: str, data: bytes | None = None, auth: tuple[str, str] | None = None, bearer: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request through the gateway: no redirects followed, the test certificate not checked."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -174,21 +180,56 @@ def fetch(url: str) -> tuple[int, dict[str, str]]:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
     try:
-        with opener.open(url, timeout=TIMEOUT) as response:
-            return response.status, dict(response.headers)
+        with opener.open(urllib.request.Request(url, data, headers), timeout=TIMEOUT) as response:
+            return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers)
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def socketio_connect(base: str, auth: tuple[str, str] | None) -> str:
+    """Open Dashboard 2's socket.io (engine.io polling) and return the server's answer to a connect."""
+    status, _, body = request(f"{base}?EIO=4&transport=polling", auth=auth)
+    if status != 200:
+        return f"HTTP {status}"
+    sid = json.loads(body[1:])["sid"]
+    url = f"{base}?EIO=4&transport=polling&sid={sid}"
+    request(url, data=b"40", auth=auth)
+    return request(url, auth=auth)[2].decode()[:200]
+
+
+def check_editor_login(https: int) -> None:
+    editor = f"https://127.0.0.1:{https}/nodered"
+    assert request(f"{editor}/flows")[0] == 401, "the editor API must need a login"
+    assert request(f"{editor}/")[0] == 200, "the editor page shows its login form"
+    form = urllib.parse.urlencode(
+        {"client_id": "node-red-editor", "grant_type": "password", "scope": "*", "username": "admin"}
+    )
+    assert request(f"{editor}/auth/token", (form + "&password=wrong").encode())[0] == 403
+    status, _, body = request(f"{editor}/auth/token", (form + f"&password={ADMIN_PASSWORD}").encode())
+    assert status == 200, body
+    token = json.loads(body)["access_token"]
+    assert request(f"{editor}/flows", bearer=token)[0] == 200
 
 
 def check_protection(http: int, https: int) -> None:
-    status, headers = fetch(f"http://127.0.0.1:{http}/dashboard/")
+    status, headers, _ = request(f"http://127.0.0.1:{http}/dashboard/")
     assert status == 301 and headers["Location"].startswith("https://"), (status, headers)
-    status, headers = fetch(f"https://127.0.0.1:{https}/dashboard/")
+    dashboard = f"https://127.0.0.1:{https}/dashboard/"
+    status, headers, _ = request(dashboard)
     assert status == 401, "the dashboard must ask for the operator login"
     assert headers["Strict-Transport-Security"].startswith("max-age=")
-    assert fetch(f"https://127.0.0.1:{https}/nodered/flows")[0] == 401, "the editor API must need a login"
-    assert fetch(f"https://127.0.0.1:{https}/nodered/")[0] == 200, "the editor page shows its login form"
+    assert request(dashboard, auth=("operator", "wrong"))[0] == 401
+    assert request(dashboard, auth=("operator", DASHBOARD_PASSWORD))[0] == 200
+    # The dashboard's socket.io is outside httpNodeAuth: the settings' middleware guards it.
+    socket = f"{dashboard}socket.io/"
+    assert "log in to the dashboard first" in socketio_connect(socket, None)
+    assert "log in to the dashboard first" in socketio_connect(socket, ("operator", "wrong"))
+    assert socketio_connect(socket, ("operator", DASHBOARD_PASSWORD)).startswith("40{")
+    check_editor_login(https)
 
 
 def value(page: Page, css: str) -> Locator:

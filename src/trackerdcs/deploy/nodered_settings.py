@@ -92,11 +92,13 @@ module.exports = {
     dashboard: {
         ioMiddleware: function (socket, next) {
             const request = socket.client.conn.request;
-            if (socket.handshake.xdomain !== false || !dashboardLoggedIn(request.headers.authorization)) {
-                socket.disconnect(true);
-                return;
+            if (socket.handshake.xdomain !== false) {
+                next(new Error("cross-origin connection refused"));
+            } else if (!dashboardLoggedIn(request.headers.authorization)) {
+                next(new Error("log in to the dashboard first"));
+            } else {
+                next();
             }
-            next();
         },
     },
     diagnostics: { enabled: false, ui: false },
