@@ -90,7 +90,7 @@ def test_flows_are_wired_to_existing_nodes_with_one_widget_set_per_channel(
     for node in nodes:
         for output in node.get("wires", []):
             assert set(output) <= set(ids), f"{node['id']} ({node['type']}) wires to a missing node"
-        for ref in ("group", "page", "ui", "theme", "broker", "z"):
+        for ref in ("group", "page", "ui", "theme", "broker", "tls", "z"):
             if node.get(ref) and node["type"] != "mqtt-broker":
                 assert node[ref] in ids, f"{node['id']}.{ref} -> {node[ref]} missing"
     css = [n.get("className", "") for n in nodes]
@@ -175,3 +175,23 @@ def test_nginx_accepts_the_generated_configuration(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_an_mqtts_url_verifies_the_broker_with_the_given_ca(tmp_path: Path) -> None:
+    write_nodered(
+        load_stand(),
+        tmp_path,
+        mqtt_url="mqtts://mosquitto:8883?ca=/run/secrets/ca.crt",
+        mqtt_username="n",
+        **SECRETS,
+    )
+    nodes = {n["id"]: n for n in flows(tmp_path / "nodered")}
+    broker = nodes["dcs-broker"]
+    assert (broker["port"], broker["usetls"]) == ("8883", True)
+    tls = nodes[broker["tls"]]
+    assert (tls["type"], tls["ca"], tls["verifyservercert"]) == ("tls-config", "/run/secrets/ca.crt", True)
+
+
+def test_an_unknown_mqtt_scheme_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="scheme"):
+        write_nodered(load_stand(), tmp_path, mqtt_url="http://mosquitto", mqtt_username="n", **SECRETS)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from trackerdcs.contract.topics import DeviceTopics, InterlockTopics
+from trackerdcs.deploy.nodered_js import ACK_JS, ALARMS_JS, CHANNEL_JS, MODULE_JS, REPLY_JS
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.safety.config import ModuleConfig
 from trackerdcs.services.stand import Stand
@@ -29,58 +30,7 @@ BUTTON = {
 }  # fmt: skip
 TAB = "dcs-flows"
 BROKER = "dcs-broker"
-
-REPLY_JS = """\
-const r = msg.payload || {};
-const what = [r.command, r.channel, r.payload].filter(x => x !== null && x !== undefined && x !== "");
-msg.payload = r.ok
-    ? `ok: ${what.join(" ")}` + (r.message ? ` (${r.message})` : "")
-    : `refused: ${r.reason}: ${r.message}`;
-return [msg, r.ok ? null : { payload: `${r.device}: ${msg.payload}` }];
-"""
-
-CHANNEL_JS = """\
-const ch = (Array.isArray(msg.payload) ? msg.payload : []).find(c => c.number === @CHANNEL@);
-if (!ch) { return null; }
-const fmt = (v, scale, unit, digits) =>
-    typeof v === "number" ? (v * scale).toFixed(digits) + " " + unit : "-";
-return [
-    { payload: ch.on ? "on" : "off" },
-    { payload: fmt(ch.vreq, 1, "V", 2) },
-    { payload: fmt(ch.vmon, 1, "V", 2) },
-    { payload: fmt(ch.imon, @ISCALE@, @IUNIT@, 3) },
-    { payload: String(ch.state) },
-];
-"""
-
-MODULE_JS = """\
-const m = msg.payload || {};
-const parts = [String(m.state) + (m.reason ? ` (${m.reason})` : "")];
-if (m.sequence && m.sequence !== "idle") { parts.push(`${m.sequence} sequence running`); }
-if (m.error) { parts.push(`error: ${m.error}`); }
-msg.payload = parts.join(", ");
-return msg;
-"""
-
-ALARMS_JS = """\
-const rows = (Array.isArray(msg.payload) ? msg.payload : []).map(a => ({
-    id: a.id,
-    severity: a.severity,
-    state: (a.active ? "ACTIVE" : "cleared") + (a.acknowledged ? "" : ", unacked"),
-    message: a.message,
-    raised: new Date(a.raised_at * 1000).toISOString().slice(11, 19),
-    acked_by: a.acked_by || "",
-}));
-msg.payload = rows;
-return msg;
-"""
-
-ACK_JS = """\
-const row = msg.payload || {};
-if (!row.id) { return null; }
-const user = (msg._client && msg._client.user && msg._client.user.username) || "dashboard";
-return { topic: @TOPIC@, payload: JSON.stringify({ id: row.id, by: user }) };
-"""
+TLS = "dcs-broker-tls"
 
 
 def node_id(*parts: object) -> str:
@@ -144,10 +94,14 @@ class FlowBuilder:
         )
 
 
-def broker_node(mqtt_url: str) -> Node:
+def broker_nodes(mqtt_url: str) -> list[Node]:
+    """The broker node, and for ``mqtts://`` a TLS node: ``?ca=/path`` names the CA file inside
+    the container (the system's CAs otherwise); the server certificate is always verified."""
     url = urlsplit(mqtt_url)
+    if url.scheme not in ("mqtt", "tcp", "mqtts", "ssl"):
+        raise ValueError(f"Node-RED: unsupported MQTT URL scheme {url.scheme!r} in {mqtt_url!r}")
     tls = url.scheme in ("mqtts", "ssl")
-    return {
+    broker: Node = {
         "id": BROKER,
         "type": "mqtt-broker",
         "name": "stand broker",
@@ -161,6 +115,15 @@ def broker_node(mqtt_url: str) -> Node:
         "cleansession": True,
         "autoUnsubscribe": True,
     }
+    if not tls:
+        return [broker]
+    broker["tls"] = TLS
+    ca = parse_qs(url.query).get("ca", [""])[0]
+    files = {"cert": "", "key": "", "ca": ca, "certname": "", "keyname": "", "caname": "", "servername": ""}
+    return [
+        broker,
+        {"id": TLS, "type": "tls-config", "name": "broker TLS", **files, "verifyservercert": True},
+    ]
 
 
 def config_nodes(stand: Stand) -> list[Node]:
@@ -353,7 +316,7 @@ def build_flows(stand: Stand, mqtt_url: str) -> list[Node]:
             module(builder, config, grp, 10 * i + 1, notify)
     if stand.has_safety:
         alarms(builder, stand, len(supplies(stand)) + 2, notify)
-    return [*config_nodes(stand), broker_node(mqtt_url), *builder.nodes]
+    return [*config_nodes(stand), *broker_nodes(mqtt_url), *builder.nodes]
 
 
 def _node(builder: FlowBuilder, nid: str) -> Node:
