@@ -20,6 +20,7 @@ run: $(STAMP)
 services:
 	@bash scripts/ensure-services.sh
 	@bash scripts/ensure-deploy-tools.sh
+	@bash scripts/ensure-ui-tools.sh
 
 ## test: import contracts and the whole test suite against real services
 test: $(STAMP) services contracts
