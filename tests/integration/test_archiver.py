@@ -246,7 +246,7 @@ async def test_a_full_spool_becomes_a_safety_alarm_through_a_stand_rule(
                         ),
                         what="the spool-full alarm",
                     )
-                    assert b'"active": true' in alarms.payload or b'"active":true' in alarms.payload  # type: ignore[operator]
+                    assert b'"active": true' in alarms.payload or b'"active":true' in alarms.payload
                     influx.start()
     finally:
         safety.cancel()
