@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.archiving import Load, backend_for, running_archiver, wait_stored
-from tests.helpers import TIMEOUT, BrokerProcess, dcs_argv, probe, running_device
+from tests.helpers import TIMEOUT, BrokerProcess, alive, children_of, dcs_argv, probe, running_device
 from tests.influx import InfluxProcess
 from trackerdcs.archive.backend import Query
 from trackerdcs.contract.payloads import dumps, stamp_status
@@ -97,8 +97,11 @@ async def test_kill_9_of_the_archiver_loses_nothing(
             await p.wait_for(lambda m: m.topic.value == "/archive/availability" and m.payload == b"online")
             async with Load(mosquitto.settings) as load:
                 await wait_until_statuses(load, 200)
+                await wait_until(lambda: len(children_of(archiver.pid)) >= 2, "the archiver's workers")
+                workers = children_of(archiver.pid)
                 archiver.send_signal(signal.SIGKILL)
                 archiver.wait(TIMEOUT)
+                await wait_until(lambda: not any(alive(pid) for pid in workers), "its workers to die with it")
                 await wait_until_statuses(load, load.statuses() + 300)  # published while it is dead
                 mark = p.mark()
                 archiver = subprocess.Popen(argv)

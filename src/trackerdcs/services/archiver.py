@@ -33,6 +33,7 @@ from trackerdcs.contract.payloads import ONLINE, dumps, stamp_status
 from trackerdcs.contract.topics import ARCHIVER, DeviceTopics, wildcard
 from trackerdcs.services.ingest import Ingest
 from trackerdcs.services.mqtt import BrokerSettings, honour_cancel, keep_connected, online_session
+from trackerdcs.services.processes import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,8 @@ class Workers:
     """Processes that encode segments: parsing is CPU work, and the GIL is the archiver's.
 
     Started with "spawn", not "fork": forking a process that runs the MQTT thread could
-    copy a lock that thread holds. ``workers=0`` encodes in a thread instead.
+    copy a lock that thread holds. Each worker dies with the archiver, even a killed
+    one (no orphan keeps running). ``workers=0`` stores in a thread instead.
     """
 
     def __init__(self, workers: int) -> None:
@@ -233,7 +235,9 @@ class Workers:
     def _start(self) -> Executor:
         if self.workers == 0:
             return ThreadPoolExecutor(1, thread_name_prefix="archive-encode")
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+        )
 
     def renew(self) -> Workers:
         """A fresh pool after a failure (a worker that died breaks the whole pool)."""

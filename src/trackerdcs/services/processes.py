@@ -15,7 +15,7 @@ PR_SET_PDEATHSIG = 1
 RESTART_MIN, RESTART_MAX = 0.5, 10.0
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
     """Linux: the child gets SIGTERM if the stack itself is killed, so none is left behind."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -25,7 +25,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 async def spawn(argv: list[str]) -> asyncio.subprocess.Process:
     """Start a child in its own process group, so Ctrl-C reaches only the stack,
     which then stops the children in order (devices first, broker last)."""
-    return await asyncio.create_subprocess_exec(*argv, start_new_session=True, preexec_fn=_die_with_parent)
+    return await asyncio.create_subprocess_exec(*argv, start_new_session=True, preexec_fn=die_with_parent)
 
 
 async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.0) -> None:
