@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -65,7 +66,11 @@ class InfluxProcess:
             text = text.replace("[http]\n", "[http]\n  auth-enabled = true\n")
         conf.write_text(text)
         log = (self.workdir / "influxd.log").open("ab")
-        self.proc = subprocess.Popen([binary, "-config", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        # as the generated deployment runs it (trackerdcs.deploy.compose): GOGC=400
+        env = {**os.environ, "GOGC": os.environ.get("GOGC", "400")}
+        self.proc = subprocess.Popen(
+            [binary, "-config", str(conf)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
         wait_until(self.ready, what=f"influxd on port {self.port}")
 
     def ready(self) -> bool:
