@@ -53,6 +53,17 @@ def dcs_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "trackerdcs", *args]
 
 
+def end_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal a server process and reap it; kill it if it does not stop in time."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+    try:
+        proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass
 class BrokerProcess:
     """A real broker on a free loopback port, which tests may stop, kill and restart."""
@@ -91,13 +102,7 @@ class BrokerProcess:
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(sig)
-        try:
-            self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_process(self.proc, sig)
         self.proc = None
         wait_until(lambda: not port_open(self.port), what="the broker port to close")
 

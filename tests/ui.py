@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.helpers import TIMEOUT, free_port, port_open, wait_until
+from tests.helpers import end_process, free_port, port_open, wait_until
 from trackerdcs.deploy.gateway import GRAFANA_UPSTREAM, NODERED_UPSTREAM
 from trackerdcs.deploy.nodered_settings import HOST_ENV, PORT_ENV
 
@@ -118,15 +118,9 @@ class Service:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
+        if self.proc is not None:
+            end_process(self.proc)
+            self.proc = None
 
 
 def node_red(userdir: Path, port: int) -> Service:
