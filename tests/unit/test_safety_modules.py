@@ -439,3 +439,21 @@ def test_rule_status() -> None:
         },
         "ts": 2.0,
     }
+
+
+HV_IN_FAULT = {"number": 0, "on": 0, "vreq": 300.0, "state": "error", "error": "TimeoutError: no answer"}
+
+
+def test_lv_off_is_refused_while_the_hv_channel_is_in_fault() -> None:
+    # A supply in fault publishes no vmon: its voltage is unknown, so HV is not "down".
+    exc = rejected(LV0, "switch", "off", {HV0: HV_IN_FAULT})
+    assert exc.reason == Reason.SEQUENCE
+    assert "HV at unknown" in exc.message
+
+
+def test_a_channel_in_fault_puts_its_module_in_error_with_the_reason() -> None:
+    state, reason = module_state(M1, lv(1), HV_IN_FAULT, False)
+    assert state == ModuleState.ERROR
+    assert reason == "HV in fault: TimeoutError: no answer"
+    lv_fault = {"on": 1, "state": "error", "error": "port gone"}
+    assert module_state(M1, lv_fault, hv(0), False) == (ModuleState.ERROR, "LV in fault: port gone")

@@ -30,7 +30,11 @@ class ModuleState(StrEnum):
 
 
 def hv_is_down(hv: ChannelStatus, module: ModuleConfig) -> bool:
-    return hv.get("on") == 0 and float(hv.get("vmon", 0.0)) < module.hv_off_below
+    """Off and measured below the threshold. A channel in fault has no vmon: not down."""
+    vmon = hv.get("vmon")
+    if not isinstance(vmon, int | float) or hv.get("state") == "error":
+        return False
+    return hv.get("on") == 0 and float(vmon) < module.hv_off_below
 
 
 def lv_is_on(lv: ChannelStatus) -> bool:
@@ -46,6 +50,9 @@ def module_state(
         return ModuleState.ERROR, f"no status from {missing}"
     if "tripped" in (lv.get("state"), hv.get("state")):
         return ModuleState.TRIPPED, "a channel tripped"
+    for role, channel in (("LV", lv), ("HV", hv)):
+        if channel.get("state") == "error":
+            return ModuleState.ERROR, f"{role} in fault: {channel.get('error', 'no answer')}"
     if not hv_is_down(hv, module) and not lv_is_on(lv):
         return ModuleState.ERROR, "HV is up while LV is not on"
     if interlocked:
@@ -141,7 +148,8 @@ def _raises_hv(command: str, text: str, current: ChannelStatus | None) -> bool:
 
 def _check_lv_off(module: ModuleConfig, hv: ChannelStatus | None) -> None:
     if hv is None or not hv_is_down(hv, module):
-        vmon = "unknown" if hv is None else f"{float(hv.get('vmon', 0.0)):.1f} V"
+        measured = hv is not None and isinstance(hv.get("vmon"), int | float) and hv.get("state") != "error"
+        vmon = f"{float(hv['vmon']):.1f} V" if measured and hv is not None else "unknown"
         raise CommandRejected(
             Reason.SEQUENCE,
             f"module {module.name}: LV may go off only when HV {module.hv} is down (HV at {vmon}); "
