@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from trackerdcs.archive.points import Message
+from trackerdcs.archive.spool import SpoolClosed
 from trackerdcs.services.mqtt import BrokerSettings, connect_properties, tls_context
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Ingest:
         self.sink = sink
         self.connected = threading.Event()
         self.received = 0
+        self.stopping = False
         self.v5 = broker.protocol != "3.1.1"
         self.client = self._client(identifier)
 
@@ -69,6 +71,7 @@ class Ingest:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self.stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -91,11 +94,15 @@ class Ingest:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         self.connected.clear()
-        log.warning("archiver: disconnected from %s (%s); reconnecting", self.broker.url, reason)
+        if not self.stopping:
+            log.warning("archiver: disconnected from %s (%s); reconnecting", self.broker.url, reason)
 
     def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         try:
             self.sink(Message(message.topic, bytes(message.payload), time.time()))
+        except SpoolClosed:  # stopping: not acknowledged, so the broker delivers it again next time
+            log.debug("archiver: stopping; %s left to the broker", message.topic)
+            return
         except Exception:  # not acknowledged: the broker delivers it again next session
             log.exception("archiver: could not spool a message on %s", message.topic)
             return
