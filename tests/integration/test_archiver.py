@@ -254,3 +254,17 @@ async def test_a_full_spool_becomes_a_safety_alarm_through_a_stand_rule(
     finally:
         safety.cancel()
         await asyncio.gather(safety, return_exceptions=True)
+
+
+async def test_a_segment_the_database_refuses_is_kept_aside_and_counted(
+    mosquitto: BrokerProcess, influx: InfluxProcess, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    async with running_archiver(mosquitto.settings, influx.url(), spool, status_period=0.1):
+        async with probe(mosquitto.settings) as p:
+            await p.client.publish("/typed/status", dumps({"a": 1.0, "ts": 5.0}), qos=1)
+            await p.status("archive", lambda s: s[0]["stored"] >= 1)
+            await p.client.publish("/typed/status", dumps({"a": "text", "ts": 6.0}), qos=1)  # type conflict
+            status = await p.status("archive", lambda s: s[0]["rejected"] >= 1)
+    assert status[0]["rejected"] >= 1  # the whole segment: other messages of that 0.1 s too
+    assert list((spool / "rejected").glob("*.seg"))

@@ -22,7 +22,6 @@ from pathlib import Path
 import aiomqtt
 
 from trackerdcs.archive.backend import Rejected, Unavailable
-from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.points import ARCHIVED_LEAVES
 from trackerdcs.archive.prepare import Prepared
 from trackerdcs.archive.spool import Spool
@@ -65,9 +64,8 @@ class Archiver:
         self._rebirths: dict[str, float] = {}
         self._control: aiomqtt.Client | None = None
         s = settings
-        self.backend = open_backend(target)
         self.spool = Spool(s.spool_dir, s.spool_max_bytes, s.segment_bytes, s.segment_age)
-        self.store = SegmentStore(self.spool, self.backend)
+        self.store = SegmentStore(self.spool)
         filters = [wildcard(leaf) for leaf in ARCHIVED_LEAVES]
         # a fixed client id per spool, so the broker keeps the session across restarts
         identifier = f"dcs-{s.name}-{s.spool_dir.resolve().name}"
@@ -91,7 +89,6 @@ class Archiver:
         # (that message stays unacknowledged, so the broker delivers it again).
         self.spool.close()
         self.ingest.stop()
-        self.backend.close()
 
     # -- storing ---------------------------------------------------------------------------
     async def _writer(self, store: SegmentStore) -> None:
@@ -125,7 +122,7 @@ class Archiver:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 except Rejected as exc:
-                    store.rejected(segment, 0, exc)
+                    store.rejected(segment, exc)
                     continue
                 except Exception:  # a bug or a dead worker must not stop the archive: retry
                     log.exception("archive: storing spool segment %d failed; retrying", segment)
