@@ -25,8 +25,8 @@ from pathlib import Path
 
 from benchmarks.bench_stack import quantile
 from tests.helpers import dcs_argv, free_port, wait_until
-from trackerdcs.services.commands import payload_bytes
-from trackerdcs.services.mqtt import BrokerSettings, client_id, session
+from trackerdcs.bus.session import payload_bytes, session
+from trackerdcs.bus.settings import BrokerSettings, client_id
 
 STAND = """
 name = "bench"

@@ -23,8 +23,9 @@ import uuid
 from pathlib import Path
 
 from tests.helpers import BrokerProcess, dcs_argv, free_port, wait_until
+from trackerdcs.bus.session import publish_properties, session
+from trackerdcs.bus.settings import client_id
 from trackerdcs.contract.payloads import Reply
-from trackerdcs.services.mqtt import client_id, publish_properties, session
 
 STAND = '[[devices]]\nname = "hv"\nkind = "hv"\nperiod = 1.0\n'
 

@@ -12,12 +12,12 @@ from tests.helpers import TIMEOUT
 from trackerdcs.archive.backend import Backend
 from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.url import parse_archive_url
+from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.devices.clock import SystemClock
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.devices.registry import create_device
-from trackerdcs.services.archiver import Archiver, ArchiverSettings
-from trackerdcs.services.device_service import DeviceService
-from trackerdcs.services.mqtt import BrokerSettings
+from trackerdcs.services.archiver.service import Archiver, ArchiverSettings
+from trackerdcs.services.device.service import DeviceService
 
 
 @contextlib.asynccontextmanager

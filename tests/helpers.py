@@ -18,13 +18,14 @@ from typing import Any
 
 import aiomqtt
 
+from trackerdcs.bus.broker import find_mosquitto, mosquitto_config
+from trackerdcs.bus.session import session
+from trackerdcs.bus.settings import BrokerSettings, client_id
 from trackerdcs.contract.payloads import Reply
 from trackerdcs.devices.clock import SystemClock
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.devices.registry import create_device
-from trackerdcs.services.broker import find_mosquitto, mosquitto_config
-from trackerdcs.services.device_service import DeviceService
-from trackerdcs.services.mqtt import BrokerSettings, client_id, session
+from trackerdcs.services.device.service import DeviceService
 
 TIMEOUT = 15.0  # generous upper bound for any condition; tests never sleep a fixed time
 

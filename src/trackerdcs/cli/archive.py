@@ -11,6 +11,7 @@ import click
 from trackerdcs.archive.backend import Query, Series, Unavailable
 from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.url import ArchiveTarget, ArchiveUrlError
+from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.cli.common import (
     broker_or_exit,
     common_options,
@@ -20,10 +21,9 @@ from trackerdcs.cli.common import (
     stand_or_exit,
 )
 from trackerdcs.cli.durations import parse_time
-from trackerdcs.services.archive_config import DEFAULT_DATA, archive_target, stand_data_dir
-from trackerdcs.services.archiver import Archiver, ArchiverSettings
-from trackerdcs.services.mqtt import BrokerSettings
-from trackerdcs.services.stand import Stand
+from trackerdcs.services.archiver.service import Archiver, ArchiverSettings
+from trackerdcs.stand import Stand
+from trackerdcs.stand.archive import DEFAULT_DATA, archive_target, stand_data_dir
 
 ARCHIVE_OPTION = click.option(
     "--archive",

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
-from trackerdcs.services.mqtt import BrokerSettings, BrokerUrlError
-from trackerdcs.services.stand import Stand, StandError, load_stand
+from trackerdcs.bus.settings import BrokerSettings, BrokerUrlError
+from trackerdcs.stand import Stand, StandError, load_stand
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.live import Live
 
+from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.cli.common import (
     EXIT_NO_REPLY,
     EXIT_REJECTED,
@@ -22,8 +23,7 @@ from trackerdcs.cli.common import (
 from trackerdcs.cli.render import stand_table
 from trackerdcs.contract.payloads import Reply
 from trackerdcs.contract.topics import DeviceTopics, TopicError
-from trackerdcs.services.mqtt import BrokerSettings
-from trackerdcs.services.operator import NoReply, follow, send_command, snapshot
+from trackerdcs.operator.client import NoReply, follow, send_command, snapshot
 
 
 def register(cli: click.Group) -> None:

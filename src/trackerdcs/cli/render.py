@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from trackerdcs.services.operator import DeviceView
+from trackerdcs.operator.client import DeviceView
 
 SUPPLY_COLUMNS = ("on", "state", "vreq", "vmon", "imon", "ilimit")
 STATE_STYLE = {"on": "green", "off": "dim", "tripped": "bold red", "error": "bold red"}

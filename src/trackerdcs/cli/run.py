@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from trackerdcs.bus.broker import BrokerError
+from trackerdcs.bus.embedded import serve
+from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.cli.archive import target_or_exit
 from trackerdcs.cli.common import (
     broker_or_exit,
@@ -18,13 +21,11 @@ from trackerdcs.cli.common import (
     setup_logging,
     stand_or_exit,
 )
-from trackerdcs.services.archive_config import DEFAULT_DATA
-from trackerdcs.services.broker import BrokerError
-from trackerdcs.services.embedded_broker import serve
-from trackerdcs.services.mqtt import BrokerSettings
-from trackerdcs.services.stack import StackInfo, StackOptions, run_stack
-from trackerdcs.services.stand import StandError, default_stand_text
-from trackerdcs.services.wiring import device_service, safety_service
+from trackerdcs.services.device.build import device_service
+from trackerdcs.services.safety.build import safety_service
+from trackerdcs.stand import StandError, default_stand_text
+from trackerdcs.stand.archive import DEFAULT_DATA
+from trackerdcs.supervisor.stack import StackInfo, StackOptions, run_stack
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from trackerdcs.cli.common import (
 )
 from trackerdcs.cli.operate import send_and_print, timeout_option
 from trackerdcs.contract.topics import DeviceTopics, InterlockTopics
+from trackerdcs.operator.client import retained, snapshot
 from trackerdcs.safety.replay import RecordingError, parse_recording, replay
-from trackerdcs.services.operator import retained, snapshot
 
 
 def register(cli: click.Group) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trackerdcs.contract.topics import DeviceTopics, InterlockTopics, wildcard
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 ARCHIVER, SAFETY, NODERED, HEALTH = "archiver", "safety", "nodered", "health"
 ARCHIVE_DEVICE = "archive"  # the archiver's own /archive/... topics

@@ -16,7 +16,7 @@ from trackerdcs.deploy.accounts import ARCHIVER, HEALTH, SAFETY, SIM_DRIVER, dev
 from trackerdcs.deploy.grafana import ENV_ADMIN_PASSWORD, ENV_INFLUX_PASSWORD, ENV_SECRET_KEY, INFLUX_READER
 from trackerdcs.deploy.mosquitto import INTERNAL_PORT, KEY_FILE
 from trackerdcs.deploy.secrets import OWNER_GID, OWNER_UID, SecretStore
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 Service = dict[str, Any]
 HEALTH_TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "20s"}

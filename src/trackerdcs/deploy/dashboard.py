@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trackerdcs.archive.points import EVENTS
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 DATASOURCE_UID = "dcs-influxdb"
 DASHBOARD_UID = "dcs-stand"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 log = logging.getLogger(__name__)
 

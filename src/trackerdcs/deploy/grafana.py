@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from trackerdcs.deploy.dashboard import DATASOURCE_UID, dashboard
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 ENV_ADMIN_PASSWORD = "GF_SECURITY_ADMIN_PASSWORD"
 ENV_SECRET_KEY = "GF_SECURITY_SECRET_KEY"

@@ -12,7 +12,7 @@ from typing import Any
 
 from trackerdcs.deploy.nodered_flows import BROKER, build_flows
 from trackerdcs.deploy.nodered_settings import encrypt_credentials, settings_js
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 log = logging.getLogger(__name__)
 

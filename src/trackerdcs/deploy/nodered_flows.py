@@ -17,7 +17,7 @@ from trackerdcs.contract.topics import DeviceTopics, InterlockTopics
 from trackerdcs.deploy.nodered_js import ACK_JS, ALARMS_JS, CHANNEL_JS, MODULE_JS, REPLY_JS
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.safety.config import ModuleConfig
-from trackerdcs.services.stand import Stand
+from trackerdcs.stand import Stand
 
 Node = dict[str, Any]
 SUPPLY_KINDS = ("hv", "lv")

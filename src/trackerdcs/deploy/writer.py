@@ -22,7 +22,7 @@ from trackerdcs.deploy.grafana import write_grafana
 from trackerdcs.deploy.mosquitto import INTERNAL_PORT, write_mosquitto
 from trackerdcs.deploy.secrets import SecretStore, load_or_create
 from trackerdcs.deploy.tls import ServerPair, ensure_ca, ensure_server, install_pair
-from trackerdcs.services.stand import Stand, default_stand_text
+from trackerdcs.stand import Stand, default_stand_text
 
 log = logging.getLogger(__name__)
 

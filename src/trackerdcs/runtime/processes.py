@@ -1,0 +1,43 @@
+"""Child processes: started in their own process group, dying with their parent, always stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import signal
+import sys
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the child gets SIGTERM if the stack itself is killed, so none is left behind."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def spawn(argv: list[str]) -> asyncio.subprocess.Process:
+    """Start a child in its own process group, so Ctrl-C reaches only the stack,
+    which then stops the children in order (devices first, broker last)."""
+    return await asyncio.create_subprocess_exec(*argv, start_new_session=True, preexec_fn=die_with_parent)
+
+
+async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        async with asyncio.timeout(grace):
+            await process.wait()
+    except TimeoutError:
+        log.warning("%s did not stop in %.0f s: killing it", name, grace)
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()

@@ -1,0 +1,300 @@
+"""The safety service: interlock rules, module sequencing, alarms and notifications.
+
+It listens to every device's status and availability, evaluates the stand's rules,
+switches channels off when one fires, publishes what is inhibited (the device
+services refuse those commands), keeps the alarm list, sends notifications, runs
+module on/off sequences, and beats a heartbeat that HV services may require.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import aiomqtt
+
+from trackerdcs.bus.replies import send_reply
+from trackerdcs.bus.requests import Requester
+from trackerdcs.bus.session import honour_cancel, keep_connected, online_session, payload_bytes
+from trackerdcs.bus.settings import BrokerSettings
+from trackerdcs.contract.payloads import (
+    ONLINE,
+    CommandRejected,
+    Meta,
+    Reason,
+    Reply,
+    decode_text,
+    dumps,
+)
+from trackerdcs.contract.topics import DeviceTopics, InterlockTopics, device_of
+from trackerdcs.safety.alarms import AlarmError, AlarmEvent
+from trackerdcs.safety.config import ChannelRef
+from trackerdcs.safety.rules import Transition
+from trackerdcs.safety.state import SafetyState
+from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
+from trackerdcs.stand import Stand
+
+if TYPE_CHECKING:
+    from trackerdcs.services.safety.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+class SafetyService:
+    def __init__(
+        self,
+        stand: Stand,
+        broker: BrokerSettings,
+        notifier: Notifier | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.stand = stand
+        self.broker = broker
+        self.notifier = notifier
+        self.clock = clock
+        self.topics = InterlockTopics(stand.interlock.name)
+        self.state = SafetyState(stand.rules, stand.modules, clock())
+        self.connected = asyncio.Event()
+        self.changed = asyncio.Condition()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sequences: dict[str, asyncio.Task[None]] = {}
+        self._heartbeats = 0
+
+    async def run(self) -> None:
+        await keep_connected("safety", self.broker, self._session)
+
+    async def _session(self) -> None:
+        await online_session(
+            self.broker,
+            self.topics.device,
+            self.topics.availability,
+            self._announce,
+            lambda client: [self._receive(client), self._heartbeat(client), self._tick()],
+            self.connected,
+        )
+
+    async def _announce(self, client: aiomqtt.Client) -> None:
+        self.client, self.requester = client, Requester(client)
+        self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
+        # Only the stand's own devices (and what its rules watch): other traffic on the
+        # broker must not queue up here.
+        for name in self.stand.watched_devices():
+            await client.subscribe(DeviceTopics(name).status, qos=1)
+            await client.subscribe(DeviceTopics(name).availability, qos=1)
+        for topic in (self.requester.reply_filter(), self.topics.cmd_filter):
+            await client.subscribe(topic, qos=1)
+        for name in self.state.modules:
+            await client.subscribe(DeviceTopics(name).cmd_filter, qos=1)
+            await client.publish(DeviceTopics(name).availability, ONLINE, qos=1, retain=True)
+            meta = Meta(
+                kind="module", driver="safety", commands=["off", "on"], period=self.stand.interlock.heartbeat
+            )
+            await client.publish(DeviceTopics(name).meta, meta.model_dump_json(), qos=1, retain=True)
+        await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
+        await self._publish_state(client)
+        self.connected.set()
+        log.info(
+            "safety: online on %s with %d rules, %d modules",
+            self.broker.url,
+            len(self.stand.rules),
+            len(self.stand.modules),
+        )
+
+    # -- inbound ---------------------------------------------------------------------
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic, raw = message.topic.value, payload_bytes(message.payload)
+            try:
+                await self._dispatch(client, message, topic, raw)
+            except Exception:  # no input may stop the safety service
+                log.exception("safety: handling %s failed", topic)
+            honour_cancel()
+
+    async def _dispatch(
+        self, client: aiomqtt.Client, message: aiomqtt.Message, topic: str, raw: bytes
+    ) -> None:
+        device = device_of(topic) or ""
+        leaf = topic.split("/")[2] if topic.count("/") >= 2 else ""
+        if self.requester.owns(topic):
+            self.requester.on_reply(message, raw)
+        elif leaf == "cmd" and (device == self.topics.device or device in self.state.modules):
+            reply = await self._command(topic, raw)
+            await send_reply(client, DeviceTopics(device).reply, reply, message.properties)
+        elif leaf == "status" and device not in self.state.modules and device != self.topics.device:
+            await self._on_status(client, device, raw)
+        elif leaf == "availability" and topic.count("/") == 2:
+            transitions = self.state.engine.on_availability(device, raw == ONLINE.encode(), self.clock())
+            await self._apply(client, transitions)
+
+    async def _on_status(self, client: aiomqtt.Client, device: str, raw: bytes) -> None:
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            log.warning("safety: unparsable status from %s", device)
+            return
+        transitions = self.state.engine.on_status(device, payload, self.clock())
+        self.state.record_status(device, payload)
+        async with self.changed:
+            self.changed.notify_all()
+        await self._apply(client, transitions)
+        await self._publish_modules(client)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            await self._apply(self.client, self.state.engine.tick(self.clock()))
+            honour_cancel()
+
+    # -- rules -------------------------------------------------------------------------
+    async def _apply(self, client: aiomqtt.Client, transitions: list[Transition]) -> None:
+        if not transitions:
+            return
+        for t in transitions:
+            log.log(
+                logging.ERROR if t.active else logging.INFO,
+                "rule %s %s: %s",
+                t.rule.name,
+                "fired" if t.active else "cleared",
+                t.message,
+            )
+            if t.active:
+                for ref in self.state.off_targets(t.rule):
+                    self._spawn(self._switch_off(ref, t.rule.name))
+        events = self.state.alarm_events(transitions)
+        await self._publish_state(client, events)
+        await self._publish_modules(client)
+        for event in events:
+            self._spawn(self._notify(event))
+
+    async def _switch_off(self, ref: ChannelRef, rule: str) -> None:
+        topic = DeviceTopics(ref.device).cmd("switch", ref.channel)
+        try:
+            reply = await self.requester.send(topic, "off")
+            problem = None if reply.ok else f"{reply.reason}: {reply.message}"
+        except TimeoutError:
+            problem = "no reply"
+        if problem:
+            log.error("rule %s: could not switch %s off (%s)", rule, ref, problem)
+            events = [
+                self.state.alarms.raise_(
+                    f"{rule}.{ref}", "fatal", f"{ref} did not switch off: {problem}", self.clock()
+                )
+            ]
+            await self._publish_state(self.client, events)
+            for event in events:
+                await self._notify(event)
+
+    # -- commands ----------------------------------------------------------------------
+    async def _command(self, topic: str, raw: bytes) -> Reply:
+        device = device_of(topic) or ""
+        parts = topic.split("/")
+        name = parts[3] if len(parts) > 3 else ""
+        text = raw[:64].decode("utf-8", "replace")
+        try:
+            text = decode_text(raw)
+            message = await self._run_command(device, name, text)
+        except CommandRejected as exc:
+            log.warning("%s %r rejected: %s", topic, text, exc.message)
+            return Reply(
+                ok=False,
+                device=device,
+                topic=topic,
+                payload=text,
+                command=name,
+                reason=exc.reason,
+                message=exc.message,
+                ts=self.clock(),
+            )
+        return Reply(
+            ok=True, device=device, topic=topic, payload=text, command=name, message=message, ts=self.clock()
+        )
+
+    async def _run_command(self, device: str, name: str, text: str) -> str:
+        if device == self.topics.device:
+            if name != "ack":
+                raise CommandRejected(Reason.UNKNOWN_COMMAND, f"unknown command {name!r} (known: ack)")
+            return await self._ack(text)
+        if name not in ("on", "off"):
+            raise CommandRejected(Reason.UNKNOWN_COMMAND, f"unknown command {name!r} (known: on, off)")
+        self.state.check_module_command(device, name)
+        self._start_sequence(device, name)
+        return f"module {device}: {name} sequence started"
+
+    async def _ack(self, text: str) -> str:
+        try:
+            data = json.loads(text) if text.startswith("{") else {"id": text}
+        except ValueError:
+            raise CommandRejected(
+                Reason.BAD_PAYLOAD, 'expected an alarm id or {"id": ..., "by": ...}'
+            ) from None
+        alarm_id, by = str(data.get("id", "")), str(data.get("by", "operator"))
+        try:
+            events = self.state.alarms.ack(alarm_id, by, self.clock())
+        except AlarmError as exc:
+            raise CommandRejected(Reason.UNKNOWN_COMMAND, str(exc.args[0])) from None
+        await self._publish_state(self.client, events)
+        return f"alarm {alarm_id} acknowledged by {by}"
+
+    def _start_sequence(self, module: str, direction: str) -> None:
+        running = self._sequences.pop(module, None)
+        if running is not None:
+            running.cancel()
+        config = self.state.modules[module]
+        steps = self.sequencer.power_on(config) if direction == "on" else self.sequencer.power_off(config)
+        self._sequences[module] = self._spawn(self._sequence(module, direction, steps))
+
+    async def _sequence(self, module: str, direction: str, steps: Coroutine[Any, Any, None]) -> None:
+        self.state.sequence[module] = (direction, None)
+        await self._publish_modules(self.client, force=True)
+        try:
+            await steps
+            self.state.sequence[module] = ("idle", None)
+        except SequenceError as exc:
+            log.error("module %s: %s sequence failed: %s", module, direction, exc)
+            self.state.sequence[module] = ("idle", str(exc))
+        await self._publish_modules(self.client, force=True)
+
+    # -- publishing ----------------------------------------------------------------------
+    async def _publish_state(self, client: aiomqtt.Client, events: list[AlarmEvent] | None = None) -> None:
+        now = self.clock()
+        await client.publish(
+            self.topics.inhibit, dumps({"inhibit": self.state.inhibits(), "ts": now}), qos=1, retain=True
+        )
+        await client.publish(self.topics.alarms, dumps(self.state.alarms.listing()), qos=1, retain=True)
+        await client.publish(self.topics.status, dumps(self.state.rule_status(now)), qos=1, retain=True)
+        for event in events or []:
+            await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
+
+    async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
+        for name, body in self.state.module_updates(self.clock(), force):
+            await client.publish(DeviceTopics(name).status, dumps(body), qos=1, retain=True)
+
+    async def _heartbeat(self, client: aiomqtt.Client) -> None:
+        while True:
+            body = {
+                "ts": self.clock(),
+                "seq": self._heartbeats,
+                "active": [r.name for r in self.state.engine.active()],
+            }
+            await client.publish(self.topics.heartbeat, dumps(body), qos=0)
+            self._heartbeats += 1
+            await self._publish_modules(client)
+            honour_cancel()
+            await asyncio.sleep(self.stand.interlock.heartbeat)
+
+    async def _notify(self, event: AlarmEvent) -> None:
+        if self.notifier is None or event.event not in ("raised", "cleared"):
+            return
+        alarm = event.alarm
+        title = f"[{alarm.severity.upper()}] {self.stand.name}: {alarm.id} {event.event}"
+        await self.notifier.notify(f"{alarm.id}:{event.event}", title, alarm.message, alarm.severity)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
