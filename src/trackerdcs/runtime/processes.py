@@ -8,6 +8,8 @@ import ctypes
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +43,20 @@ async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
+
+
+async def finish(stopping: Coroutine[Any, Any, None]) -> None:
+    """Run ``stopping`` to its end even if the caller is cancelled again meanwhile.
+
+    A plain ``asyncio.shield`` returns at the second cancellation and leaves the stop
+    running unattended, so the loop may close before the child is gone.
+    """
+    task = asyncio.ensure_future(stopping)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError

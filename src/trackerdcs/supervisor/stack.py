@@ -6,20 +6,16 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiomqtt import Message
-
 from trackerdcs.bus.broker import BrokerPlan, check_port_free, plan_broker, wait_port
-from trackerdcs.bus.session import honour_cancel, session
-from trackerdcs.bus.settings import BrokerSettings, Protocol, client_id
-from trackerdcs.contract.payloads import ONLINE
-from trackerdcs.contract.topics import device_of, wildcard
-from trackerdcs.runtime.processes import spawn, stop
+from trackerdcs.bus.settings import BrokerSettings, Protocol
+from trackerdcs.runtime.processes import finish, stop
 from trackerdcs.stand import Stand
 from trackerdcs.supervisor.restart import Supervised
+from trackerdcs.supervisor.watch import Availability
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +52,12 @@ def service_argv(service: list[str], options: StackOptions, broker: BrokerSettin
 
 
 async def run_stack(options: StackOptions, on_ready: Callable[[StackInfo], None]) -> None:
-    """Run until cancelled; stop devices first, then the broker."""
+    """Run until cancelled (Ctrl-C, SIGTERM); then stop the services first and the broker last.
+
+    Nothing else stops it: a broker that dies is started again at once on the same port
+    with the same configuration and persistence, a service that dies is restarted, and a
+    lost connection of the supervisor's own is reconnected.
+    """
     started = time.monotonic()
     stand = options.stand
     plan: BrokerPlan | None = None
@@ -68,48 +69,89 @@ async def run_stack(options: StackOptions, on_ready: Callable[[StackInfo], None]
         # amqtt speaks 3.1.1 only: say so, rather than have every client probe for v5.
         protocol: Protocol = "3.1.1" if plan.kind == "embedded" else "auto"
         broker = BrokerSettings("127.0.0.1", options.mqtt_port, protocol=protocol)
-    broker_process = await spawn(plan.argv) if plan else None
+    broker_task = await _start_broker(plan, broker) if plan else None
     try:
-        await wait_port(broker.host, broker.port, 15.0, broker_process)
-        await _run_devices(options, broker, plan, started, on_ready)
-    finally:
-        if broker_process is not None:
-            await asyncio.shield(stop(broker_process, "broker"))
+        await _run_services(options, broker, plan, started, on_ready)
+    finally:  # the broker stops last, once every service has
+        if broker_task is not None:
+            await _cancel([broker_task])
 
 
-async def _run_devices(
+async def _start_broker(plan: BrokerPlan, broker: BrokerSettings) -> asyncio.Task[None]:
+    """Start the broker and wait until it listens; from then on it is restarted whenever it dies."""
+    child = Supervised("broker", plan.argv, min_delay=0.0, max_delay=2.0)
+    process = await child.start()
+    try:
+        await wait_port(broker.host, broker.port, 15.0, process)
+    except BaseException:
+        await finish(stop(process, "broker"))
+        raise
+    return asyncio.create_task(child.run())
+
+
+async def _run_services(
     options: StackOptions,
     broker: BrokerSettings,
     plan: BrokerPlan | None,
     started: float,
     on_ready: Callable[[StackInfo], None],
 ) -> None:
-    names = [d.name for d in options.stand.devices]
-    children = [Supervised(n, service_argv(["device", "run", n], options, broker)) for n in names]
+    watch = Availability(broker)
+    children = _children(options, broker, watch)
+    names = [c.availability for c in children]
+    tasks = [asyncio.create_task(watch.run())]
+    try:
+        # Subscribed before anything starts, so no fresh "online" can be missed.
+        await asyncio.wait_for(watch.subscribed.wait(), options.online_timeout)
+        # The archiver first: once it is subscribed, no sample of the devices is missed.
+        archiver, services = children[0], children[1:]
+        tasks.append(asyncio.create_task(archiver.run()))
+        await _wait_online(watch, [ARCHIVE], options.online_timeout)
+        for child in services:
+            tasks.append(asyncio.create_task(child.run()))
+            if plan is not None and plan.kind == "embedded":
+                # amqtt can lose a CONNECT when several arrive at once (its
+                # client_connected_cb iterates a dict that changes); the client then
+                # waits 10 s for a CONNACK. Spacing the starts avoids it.
+                await asyncio.sleep(EMBEDDED_STAGGER)
+        await _wait_online(watch, names, options.online_timeout)
+        kind = plan.kind if plan else "external"
+        on_ready(StackInfo(broker, kind, names, time.monotonic() - started))
+        # Until cancelled: none of them ends by itself. asyncio.wait, unlike gather, does not
+        # cancel them when we are cancelled, so _cancel below cancels each exactly once.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        await _cancel(tasks)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until each has stopped what it runs, even if we are being cancelled."""
+    for task in tasks:
+        task.cancel()
+    await finish(_gather(tasks))
+
+
+async def _gather(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _children(options: StackOptions, broker: BrokerSettings, watch: Availability) -> list[Supervised]:
+    """The archiver, then the safety service (when the stand has one), then every device."""
+
+    async def exited(child: Supervised, code: int) -> None:
+        await watch.mark_offline(child.availability)
+
+    def child(name: str, command: list[str], availability: str | None = None) -> Supervised:
+        argv = service_argv(command, options, broker)
+        return Supervised(name, argv, availability=availability, on_exit=exited)
+
+    children = [child(ARCHIVE, archive_command(options))]
     if options.stand.has_safety:
-        names.append(options.stand.interlock.name)
-        children.insert(0, Supervised("safety", service_argv(["safety", "run"], options, broker)))
-    archiver = Supervised(ARCHIVE, service_argv(archive_command(options), options, broker))
-    async with session(broker, client_id("dcs-up")) as client:
-        # Subscribe before the devices start, so no fresh "online" can be missed.
-        await client.subscribe(wildcard("availability"), qos=1)
-        honour_cancel()  # Ctrl-C during the subscribe must still stop us
-        async with asyncio.TaskGroup() as tasks:
-            # The archiver first: once it is subscribed, no sample of the devices is missed.
-            messages = aiter(client.messages)
-            tasks.create_task(archiver.run())
-            await wait_online(messages, [ARCHIVE], options.online_timeout)
-            for child in children:
-                tasks.create_task(child.run())
-                if plan is not None and plan.kind == "embedded":
-                    # amqtt can lose a CONNECT when several arrive at once (its
-                    # client_connected_cb iterates a dict that changes); the client then
-                    # waits 10 s for a CONNACK. Spacing the starts avoids it.
-                    await asyncio.sleep(EMBEDDED_STAGGER)
-            await wait_online(messages, names, options.online_timeout)
-            kind = plan.kind if plan else "external"
-            on_ready(StackInfo(broker, kind, [ARCHIVE, *names], time.monotonic() - started))
-            await log_availability(messages)
+        children.append(child("safety", ["safety", "run"], options.stand.interlock.name))
+    children += [child(d.name, ["device", "run", d.name]) for d in options.stand.devices]
+    return children
 
 
 def archive_command(options: StackOptions) -> list[str]:
@@ -117,23 +159,9 @@ def archive_command(options: StackOptions) -> list[str]:
     return command + (["--archive", options.archive] if options.archive else [])
 
 
-async def wait_online(messages: AsyncIterator[Message], names: list[str], timeout: float) -> None:
-    """Wait for a fresh (not retained) ``online`` from every device."""
-    pending = set(names)
-    async with asyncio.timeout(timeout):
-        while pending:
-            message = await anext(messages)
-            device = device_of(message.topic.value)
-            if not message.retain and device is not None and message.payload == ONLINE.encode():
-                pending.discard(device)
-
-
-async def log_availability(messages: AsyncIterator[Message]) -> None:
-    """Log every device that goes offline or comes back."""
-    async for message in messages:
-        device = device_of(message.topic.value)
-        state = message.payload.decode() if isinstance(message.payload, bytes) else message.payload
-        if state == ONLINE:
-            log.info("%s is online", device)
-        else:
-            log.warning("%s is %s", device, state)
+async def _wait_online(watch: Availability, names: list[str], timeout: float) -> None:
+    try:
+        await watch.wait_online(names, timeout)
+    except TimeoutError:
+        log.error("not online after %.0f s: %s", timeout, ", ".join(watch.missing(names)))
+        raise
