@@ -170,7 +170,12 @@ def test_operator_cli_prints_replies_and_exit_codes(broker: BrokerProcess, stand
         assert "no reply" in nobody.stderr
         table = run_dcs("status", "--broker", url)
         assert table.returncode == 0
-        assert "hv" in table.stdout and "150 V" in table.stdout
+        assert "hv" in table.stdout and "1 ch, 1 on" in table.stdout
+        channels = run_dcs("status", "--broker", url, "--device", "hv")
+        assert channels.returncode == 0
+        assert "150 V" in channels.stdout  # the setpoint, beside the readback
+        ghost = run_dcs("status", "--broker", url, "--device", "ghost")
+        assert ghost.returncode == 2 and "no device 'ghost'" in ghost.stderr
     finally:
         device.stop(signal.SIGTERM)
 

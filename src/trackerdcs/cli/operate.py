@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiomqtt
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 
 from trackerdcs.bus.settings import BrokerSettings
@@ -20,10 +20,14 @@ from trackerdcs.cli.common import (
     run_async,
     setup_logging,
 )
-from trackerdcs.cli.render import stand_table
+from trackerdcs.cli.render import channel_table, stand_view
 from trackerdcs.contract.payloads import Reply
 from trackerdcs.contract.topics import DeviceTopics, TopicError
-from trackerdcs.operator.client import NoReply, follow, send_command, snapshot
+from trackerdcs.operator.client import DeviceView, NoReply, follow, send_command, snapshot
+
+DEVICE_OPTION = click.option(
+    "--device", metavar="NAME", help="One device's channel table instead of the stand."
+)
 
 
 def register(cli: click.Group) -> None:
@@ -39,19 +43,31 @@ def _broker(config: Path | None, broker_url: str | None, verbose: int, quiet: in
 @click.command()
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status(config: Path | None, broker_url: str | None, verbose: int, quiet: int, as_json: bool) -> None:
-    """Show every device and channel."""
+@DEVICE_OPTION
+def status(
+    config: Path | None, broker_url: str | None, verbose: int, quiet: int, as_json: bool, device: str | None
+) -> None:
+    """Show the stand: one line per device, the modules, the interlock rules and the archive."""
     broker = _broker(config, broker_url, verbose, quiet)
     try:
         views = run_async(snapshot(broker)) or {}
     except aiomqtt.MqttError as exc:
         raise fail(f"broker {broker.url}: {exc}") from None
+    if device is not None and device not in views:
+        raise fail(f"no device {device!r} on {broker.url} (devices: {', '.join(sorted(views)) or 'none'})")
     if as_json:
-        click.echo(json.dumps({n: vars(v) for n, v in views.items()}, indent=2))
+        chosen = {device: views[device]} if device else views
+        click.echo(json.dumps({n: vars(v) for n, v in chosen.items()}, indent=2))
     elif not views:
         click.echo(f"no device has published on {broker.url}")
     else:
-        Console().print(stand_table(views))
+        Console().print(_view(views, device))
+
+
+def _view(views: dict[str, DeviceView], device: str | None) -> RenderableType:
+    if device is None:
+        return stand_view(views)
+    return channel_table(views[device]) if device in views else f"waiting for {device}..."
 
 
 def send_and_print(broker: BrokerSettings, topic: str, payload: str, timeout: float) -> None:
@@ -174,14 +190,15 @@ def send(
 
 @click.command()
 @common_options
-def watch(config: Path | None, broker_url: str | None, verbose: int, quiet: int) -> None:
-    """Show a live table of the stand (Ctrl-C to leave)."""
+@DEVICE_OPTION
+def watch(config: Path | None, broker_url: str | None, verbose: int, quiet: int, device: str | None) -> None:
+    """Show the stand live, as `dcs status` does (Ctrl-C to leave)."""
     broker = _broker(config, broker_url, verbose, quiet)
 
     async def live() -> None:
-        with Live(stand_table({}), auto_refresh=False) as screen:
+        with Live(_view({}, device), auto_refresh=False) as screen:
             async for views in follow(broker):
-                screen.update(stand_table(views), refresh=True)
+                screen.update(_view(views, device), refresh=True)
 
     try:
         run_async(live())
