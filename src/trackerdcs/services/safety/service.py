@@ -63,6 +63,11 @@ class SafetyService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sequences: dict[str, asyncio.Task[None]] = {}
         self._heartbeats = 0
+        # Several tasks publish (commands, sequences, the heartbeat loop). Each lock makes one
+        # publisher's batch go out whole before the next is computed, so a newer status never
+        # overtakes an older one and the retained status is the newest.
+        self._state_lock = asyncio.Lock()
+        self._modules_lock = asyncio.Lock()
 
     async def run(self) -> None:
         await keep_connected("safety", self.broker, self._session)
@@ -260,18 +265,19 @@ class SafetyService:
 
     # -- publishing ----------------------------------------------------------------------
     async def _publish_state(self, client: aiomqtt.Client, events: list[AlarmEvent] | None = None) -> None:
-        now = self.clock()
-        await client.publish(
-            self.topics.inhibit, dumps({"inhibit": self.state.inhibits(), "ts": now}), qos=1, retain=True
-        )
-        await client.publish(self.topics.alarms, dumps(self.state.alarms.listing()), qos=1, retain=True)
-        await client.publish(self.topics.status, dumps(self.state.rule_status(now)), qos=1, retain=True)
-        for event in events or []:
-            await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
+        async with self._state_lock:
+            now = self.clock()
+            inhibit = dumps({"inhibit": self.state.inhibits(), "ts": now})
+            await client.publish(self.topics.inhibit, inhibit, qos=1, retain=True)
+            await client.publish(self.topics.alarms, dumps(self.state.alarms.listing()), qos=1, retain=True)
+            await client.publish(self.topics.status, dumps(self.state.rule_status(now)), qos=1, retain=True)
+            for event in events or []:
+                await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
 
     async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
-        for name, body in self.state.module_updates(self.clock(), force):
-            await client.publish(DeviceTopics(name).status, dumps(body), qos=1, retain=True)
+        async with self._modules_lock:  # updates computed inside: they number what goes out next
+            for name, body in self.state.module_updates(self.clock(), force):
+                await client.publish(DeviceTopics(name).status, dumps(body), qos=1, retain=True)
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:

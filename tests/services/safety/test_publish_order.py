@@ -1,0 +1,51 @@
+"""A module's status is published in the order of its sequence numbers, however many publishers race.
+
+The archiver counted `gaps: 64` in a 320-module stand while no device's `seq` had a
+gap: two of the safety service's publishers (the heartbeat loop and a status change)
+interleaved, so a module's newer status went out before an older one. The archiver
+saw a jump, and the broker kept the *older* status as the retained one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, cast
+
+from trackerdcs.bus.settings import BrokerSettings
+from trackerdcs.services.safety.service import SafetyService
+from trackerdcs.stand import parse_stand
+
+MODULES = 64
+
+
+def stand_text() -> str:
+    text = '[[devices]]\nname = "hv"\nkind = "hv"\nchannels = 64\n[[devices]]\nname = "lv"\nkind = "lv"\nchannels = 64\n'
+    for i in range(MODULES):
+        text += f'[[modules]]\nname = "M{i}"\nlv = "lv:{i}"\nhv = "hv:{i}"\n'
+    return text
+
+
+class Recorder:
+    """Takes publishes as a client would: each one yields to the event loop."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, Any]] = []
+
+    async def publish(self, topic: str, payload: str, **_: Any) -> None:
+        await asyncio.sleep(0)
+        self.published.append((topic, json.loads(payload)))
+
+
+async def test_a_change_during_a_full_publish_does_not_overtake_it() -> None:
+    service = SafetyService(parse_stand(stand_text(), "test"), BrokerSettings(), None)
+    client = Recorder()
+    full = asyncio.create_task(service._publish_modules(cast(Any, client), force=True))
+    await asyncio.sleep(0)  # the full publish is under way
+    service.state.sequence["M60"] = ("on", None)  # M60 changes meanwhile
+    await service._publish_modules(cast(Any, client))
+    await full
+    seqs = [body["seq"] for topic, body in client.published if topic == "/M60/status"]
+    assert seqs == sorted(seqs) and len(seqs) == 2, seqs
+    last = [body for topic, body in client.published if topic == "/M60/status"][-1]
+    assert last["sequence"] == "on"  # the retained status is the newest
