@@ -21,7 +21,6 @@ from trackerdcs.cli.common import (
     stand_or_exit,
 )
 from trackerdcs.cli.durations import parse_time
-from trackerdcs.services.archiver.service import Archiver, ArchiverSettings
 from trackerdcs.stand import Stand
 from trackerdcs.stand.archive import DEFAULT_DATA, archive_target, stand_data_dir
 
@@ -78,6 +77,10 @@ def archive_run(
     broker = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
     target = target_or_exit(stand, data_dir, archive_url)
     a = stand.archive
+    # Imported here, not at the top: every service process loads the CLI, and the
+    # archiver (multiprocessing, paho) is only this command's.
+    from trackerdcs.services.archiver.service import Archiver, ArchiverSettings
+
     settings = ArchiverSettings(
         spool_dir=stand_data_dir(data_dir, stand.name) / "spool",
         spool_max_bytes=a.spool_max_mb << 20,

@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from trackerdcs.cli.common import fail, setup_logging, stand_or_exit
-from trackerdcs.deploy.writer import COMPOSE_FILES
-from trackerdcs.deploy.writer import deploy as write_deployment
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +40,11 @@ def register(cli: click.Group) -> None:
 @click.option("-q", "--quiet", count=True, help="Log less (repeatable).")
 def deploy(config: Path | None, out: Path, regenerate_secrets: bool, verbose: int, quiet: int) -> None:
     """Write the docker compose deployment of a stand into OUT (secrets are never printed)."""
+    # Imported here, not at the top: every service process loads the CLI, and the
+    # generators (yaml, cryptography, bcrypt) are only this command's.
+    from trackerdcs.deploy.writer import COMPOSE_FILES
+    from trackerdcs.deploy.writer import deploy as write_deployment
+
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
     text = config.read_text() if config is not None else None

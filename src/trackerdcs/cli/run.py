@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 
 from trackerdcs.bus.broker import BrokerError
-from trackerdcs.bus.embedded import serve
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.cli.archive import target_or_exit
 from trackerdcs.cli.common import (
@@ -163,6 +162,10 @@ def safety_run(config: Path | None, broker_url: str | None, verbose: int, quiet:
 @click.option("-q", "--quiet", count=True)
 def broker(host: str, port: int, verbose: int, quiet: int) -> None:
     """Run the embedded MQTT broker (amqtt): for demos without mosquitto."""
+    # Imported here, not at the top: every service process loads the CLI, and amqtt
+    # is only this command's.
+    from trackerdcs.bus.embedded import serve
+
     setup_logging(verbose, quiet)
     run_async(serve(host, port, asyncio.Event()))
 
