@@ -129,6 +129,10 @@ def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: st
         views = json.loads(status.stdout)
         assert sorted(views) == ["M1", "archive", "env", "hv", "interlock", "lv", "sensor_1"]
         assert {v["availability"] for v in views.values()} == {"online"}
+        # The safety service keeps its alarm book in the data directory dcs up was given.
+        book = tmp_path / "demo" / "alarms.json"
+        wait_until(book.is_file, what=f"the alarm book {book}")
+        assert json.loads(book.read_text())["alarms"] == []
     finally:
         code = up.stop(signal.SIGINT)
     assert code == 0, up.output

@@ -88,7 +88,8 @@ async def _run_devices(
     children = [Supervised(n, service_argv(["device", "run", n], options, broker)) for n in names]
     if options.stand.has_safety:
         names.append(options.stand.interlock.name)
-        children.insert(0, Supervised("safety", service_argv(["safety", "run"], options, broker)))
+        safety = ["safety", "run", "--data-dir", str(options.data_dir)]  # where its alarm book lives
+        children.insert(0, Supervised("safety", service_argv(safety, options, broker)))
     archiver = Supervised(ARCHIVE, service_argv(archive_command(options), options, broker))
     async with session(broker, client_id("dcs-up")) as client:
         # Subscribe before the devices start, so no fresh "online" can be missed.
