@@ -30,6 +30,9 @@ def test_raise_lists_the_alarm_active_and_unacknowledged() -> None:
             "acked_by": None,
             "acked_at": None,
             "cleared_at": None,
+            "value": None,
+            "predates_restart": False,
+            "history": [{"event": "raised", "ts": 100.0, "by": None, "message": "margin 2.1 °C, below 3"}],
         }
     ]
 

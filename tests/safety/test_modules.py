@@ -434,8 +434,14 @@ def test_rule_status() -> None:
     fire(state, temperature=45.0, ts=1.0)
     assert state.rule_status(2.0) == {
         "rules": {
-            "hot": {"active": True, "value": 45.0, "severity": "fatal"},
-            "env_stale": {"active": False, "value": None, "severity": "alarm"},
+            "hot": {"active": True, "value": 45.0, "severity": "fatal", "inhibits": True, "note": None},
+            "env_stale": {
+                "active": False,
+                "value": None,
+                "severity": "alarm",
+                "inhibits": False,
+                "note": None,
+            },
         },
         "ts": 2.0,
     }

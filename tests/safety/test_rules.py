@@ -126,10 +126,10 @@ def test_for_s_fires_only_once_the_condition_held_that_long() -> None:
 
 def test_for_s_uses_sample_time_not_arrival_time() -> None:
     eng = engine(rule(signal="env.temperature", above=40.0, for_s=5.0))
-    # Samples arrive late (now = 2000) but carry their measurement time.
-    assert eng.on_status("env", env(1000.0, temperature=41.0), 2000.0) == []
-    assert eng.on_status("env", env(1003.0, temperature=41.0), 2001.0) == []
-    out = eng.on_status("env", env(1005.0, temperature=41.0), 2002.0)
+    # Samples arrive late, in a burst, but within the horizon (5 s) and with their own time.
+    assert eng.on_status("env", env(1000.0, temperature=41.0), 1004.0) == []
+    assert eng.on_status("env", env(1003.0, temperature=41.0), 1004.5) == []
+    out = eng.on_status("env", env(1005.0, temperature=41.0), 1005.1)
     assert [(t.active, t.ts) for t in out] == [(True, 1005.0)]
 
 
@@ -303,16 +303,26 @@ def test_stale_rule_fires_when_device_was_never_seen() -> None:
 def test_stale_rule_fires_at_once_when_device_goes_offline() -> None:
     r = rule(stale="env", after_s=5.0)
     eng = engine(r)
-    eng.on_status("env", env(1001.0, temperature=20.0), 1001.0)
-    out = eng.on_availability("env", False, 1001.5)
+    eng.on_status("env", env(1007.0, temperature=20.0), 1007.0)
+    out = eng.on_availability("env", False, 1007.5)
     assert len(out) == 1
-    assert (out[0].active, out[0].ts) == (True, 1001.5)
+    assert (out[0].active, out[0].ts) == (True, 1007.5)
     assert "env is offline" in out[0].message
     # A fresh sample does not clear it while the device is reported offline…
-    assert eng.on_status("env", env(1002.0, temperature=20.0), 1002.0) == []
+    assert eng.on_status("env", env(1008.0, temperature=20.0), 1008.0) == []
     # …back online with recent data does.
-    out = eng.on_availability("env", True, 1002.5)
-    assert [(t.active, t.ts) for t in out] == [(False, 1002.5)]
+    out = eng.on_availability("env", True, 1008.5)
+    assert [(t.active, t.ts) for t in out] == [(False, 1008.5)]
+
+
+def test_offline_within_after_s_of_the_start_is_pending_not_an_alarm() -> None:
+    eng = engine(rule(stale="env", after_s=5.0))
+    eng.on_status("env", env(1001.0, temperature=20.0), 1001.0)  # a retained, still fresh, status
+    assert eng.on_availability("env", False, 1001.5) == []  # the retained "offline" of the last stop
+    assert eng.states["r"].pending
+    assert eng.on_availability("env", True, 1002.0) == []
+    assert not eng.states["r"].pending
+    assert eng.active() == []
 
 
 def test_other_device_offline_does_not_fire() -> None:

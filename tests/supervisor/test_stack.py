@@ -119,8 +119,8 @@ def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: st
     up = Proc(dcs_argv("up", "--mqtt-port", str(port), "--broker-kind", kind, "--data-dir", str(tmp_path)))
     try:
         up.wait_output("Stand is up")
+        up.wait_output(f"({kind})")  # the banner's next line: the reader thread may not have it yet
         assert f"mqtt://127.0.0.1:{port}" in up.output
-        assert f"({kind})" in up.output
         children = children_of(up.popen.pid)
         assert len(children) >= 7, (
             f"broker, archiver, safety service and four devices expected, got {children}"
@@ -129,6 +129,10 @@ def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: st
         views = json.loads(status.stdout)
         assert sorted(views) == ["M1", "archive", "env", "hv", "interlock", "lv", "sensor_1"]
         assert {v["availability"] for v in views.values()} == {"online"}
+        # The safety service keeps its alarm book in the data directory dcs up was given.
+        book = tmp_path / "demo" / "alarms.json"
+        wait_until(book.is_file, what=f"the alarm book {book}")
+        assert json.loads(book.read_text())["alarms"] == []
     finally:
         code = up.stop(signal.SIGINT)
     assert code == 0, up.output

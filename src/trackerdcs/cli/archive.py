@@ -38,7 +38,7 @@ DATA_OPTION = click.option(
     default=DEFAULT_DATA,
     envvar="DCS_DATA_DIR",
     show_default=True,
-    help="Where the stand keeps its data (the SQLite archive and the spool).",
+    help="Where the stand keeps its data (the SQLite archive, the spool, the alarm book).",
 )
 
 

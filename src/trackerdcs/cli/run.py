@@ -11,7 +11,7 @@ from rich.console import Console
 
 from trackerdcs.bus.broker import BrokerError
 from trackerdcs.bus.settings import BrokerSettings
-from trackerdcs.cli.archive import target_or_exit
+from trackerdcs.cli.archive import DATA_OPTION, target_or_exit
 from trackerdcs.cli.common import (
     broker_or_exit,
     common_options,
@@ -53,7 +53,7 @@ def register(cli: click.Group) -> None:
     default=DEFAULT_DATA,
     envvar="DCS_DATA_DIR",
     show_default=True,
-    help="Where the stand keeps its data: the broker's state, the SQLite archive, the spool.",
+    help="Where the stand keeps its data: the broker's state, the SQLite archive, the spool, the alarm book.",
 )
 @click.option(
     "--archive",
@@ -143,13 +143,17 @@ def safety() -> None:
 
 @safety.command("run")
 @common_options
-def safety_run(config: Path | None, broker_url: str | None, verbose: int, quiet: int) -> None:
-    """Run the stand's safety service (`dcs up` starts it when the stand has modules or rules)."""
+@DATA_OPTION
+def safety_run(config: Path | None, broker_url: str | None, verbose: int, quiet: int, data_dir: Path) -> None:
+    """Run the stand's safety service (`dcs up` starts it when the stand has modules or rules).
+
+    Its alarm book is kept in the data directory and read back on start.
+    """
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
     settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
     try:
-        service = safety_service(stand, settings)
+        service = safety_service(stand, settings, data_dir)
     except StandError as exc:
         raise fail(str(exc)) from None
     run_async(service.run())

@@ -102,6 +102,7 @@ def alarms(config: Path | None, broker_url: str | None, verbose: int, quiet: int
         state = ("ACTIVE" if alarm.get("active") else "cleared") + (
             "" if alarm.get("acknowledged") else ", unacked"
         )
+        state += ", before restart" if alarm.get("predates_restart") else ""
         table.add_row(
             alarm.get("id"),
             alarm.get("severity"),

@@ -76,7 +76,10 @@ class ComposeBuilder:
         return service
 
     def safety(self) -> Service:
-        return self._dcs(SAFETY, ["safety", "run"])
+        # The alarm book must outlive the container: a restart inherits its alarms.
+        service = self._dcs(SAFETY, ["safety", "run", "--data-dir", im.DATA_IN_CONTAINER])
+        service["volumes"].append(f"safety-data:{im.DATA_IN_CONTAINER}")
+        return service
 
     # -- third-party services ------------------------------------------------------
     def mosquitto(self) -> Service:
@@ -208,6 +211,7 @@ class ComposeBuilder:
         volumes = [
             "influxdb-data",
             "archiver-spool",
+            "safety-data",
             "grafana-data",
             "mongodb-data",
         ]

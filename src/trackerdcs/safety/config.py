@@ -128,6 +128,11 @@ class InterlockConfig(BaseModel):
 
     name: str = Field(default="interlock", pattern=NAME_RE.pattern, description="Its topic root")
     heartbeat: float = Field(default=1.0, gt=0, le=60, description="Heartbeat period, s")
+    fresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A sample older than this is not a current value, s (a stale rule's after_s wins)",
+    )
     notify: list[str] = Field(default_factory=list, description="apprise URLs")
     notify_secrets_file: str | None = Field(
         default=None, description="File with more apprise URLs, one per line (kept out of git)"

@@ -37,7 +37,7 @@ def replay(rules: list[RuleConfig], records: Iterable[Record]) -> list[Transitio
     engine: RuleEngine | None = None
     out: list[Transition] = []
     for record in sorted(records, key=lambda r: r.ts):
-        engine = engine or RuleEngine(rules, record.ts)
+        engine = engine or RuleEngine(rules, record.ts, grace=False)
         if record.leaf == "availability":
             out += engine.on_availability(record.device, record.payload == "online", record.ts)
         else:

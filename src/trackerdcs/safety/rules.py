@@ -4,6 +4,17 @@ A condition has a threshold, a hysteresis and a persistence (``for_s`` seconds a
 ``count`` consecutive samples). A stale rule fires when its device has said nothing
 for ``after_s`` seconds, has never spoken, or is offline: silence counts as unsafe.
 A rule that clears undoes nothing by itself; it only stops inhibiting.
+
+Rules judge fresh samples only. A sample's age is ``now - ts``; one older than its
+device's horizon (the smallest ``after_s`` of the stale rules that watch the device,
+else ``fresh_s``) is not a current value: a retained status of a previous session, or
+a buffered one replayed after a broker outage. A threshold rule neither fires nor
+clears on it, and it does not count as the device reporting.
+
+For the first ``after_s`` after the start a stale rule does not fire: while its device
+has not sent fresh data (or is offline, as the retained availability of the last
+session may say) the rule is *pending*: it inhibits, since what we do not know is
+unsafe, but raises no alarm. A device that is still stale after that makes it fire.
 """
 
 from __future__ import annotations
@@ -32,15 +43,19 @@ class RuleState:
     since: float | None = None  # when the condition started to hold
     count: int = 0
     value: float | None = None
+    pending: bool = False  # a stale rule at start-up: no fresh data yet, inhibits without an alarm
 
 
 @dataclass
 class RuleEngine:
     rules: list[RuleConfig]
     start: float
+    fresh_s: float = 5.0  # the horizon of a device that no stale rule watches, s
+    grace: bool = True  # a live start (pending stale rules); a replay starts mid-stream: none
     states: dict[str, RuleState] = field(default_factory=dict)
-    last_seen: dict[str, float] = field(default_factory=dict)
+    last_seen: dict[str, float] = field(default_factory=dict)  # newest fresh sample per device
     online: dict[str, bool] = field(default_factory=dict)
+    stale_devices: set[str] = field(default_factory=set)  # whose newest sample was too old to judge
 
     def __post_init__(self) -> None:
         self.states = {rule.name: RuleState() for rule in self.rules}
@@ -48,8 +63,26 @@ class RuleEngine:
     def active(self) -> list[RuleConfig]:
         return [rule for rule in self.rules if self.states[rule.name].active]
 
+    def pending(self) -> list[RuleConfig]:
+        return [rule for rule in self.rules if self.states[rule.name].pending]
+
+    def horizon(self, device: str) -> float:
+        """How old a sample of ``device`` may be and still count as a current value, s."""
+        limits = [rule.after_s for rule in self.rules if rule.stale == device]
+        return min(limits) if limits else self.fresh_s
+
+    def restore_active(self, name: str, value: float | None) -> None:
+        """Take a rule as firing, as it was when the service stopped: only fresh data clear it."""
+        state = self.states.get(name)
+        if state is not None:
+            state.active, state.value, state.pending = True, value, False
+
     def on_status(self, device: str, payload: Any, now: float) -> list[Transition]:
         ts = sample_time(payload, now)
+        if now - ts > self.horizon(device):
+            self.stale_devices.add(device)
+            return self.tick(now)  # not a current value: it neither fires, clears nor refreshes
+        self.stale_devices.discard(device)
         self.last_seen[device] = max(ts, self.last_seen.get(device, ts))
         values = signals_of(device, payload)
         out = []
@@ -93,14 +126,16 @@ class RuleEngine:
     def _staleness(self, rule: RuleConfig, now: float) -> list[Transition]:
         device = rule.stale
         assert device is not None  # only stale rules come here
-        # Every device gets after_s from our start, whatever an old retained sample says.
-        last = max(self.last_seen.get(device, self.start), self.start)
-        age = now - last
+        seen = self.last_seen.get(device)
+        age = now - (self.start if seen is None else seen)
         offline = self.online.get(device) is False
-        stale = offline or age > rule.after_s
+        stale = offline or age > rule.after_s or (self.grace and seen is None)
         state = self.states[rule.name]
-        if stale and not state.active:
+        # Every device gets after_s from our start: until then no alarm, but no trust either.
+        state.pending = self.grace and stale and not state.active and now - self.start <= rule.after_s
+        if stale and not state.active and not state.pending:
             why = "is offline" if offline else f"silent for {age:.1f} s (limit {rule.after_s:g} s)"
+            why += " and its newest sample is too old" if device in self.stale_devices else ""
             return self._set(rule, True, now, age, f"{device} {why}")
         if not stale and state.active:
             return self._set(rule, False, now, age, f"{device} is reporting again")

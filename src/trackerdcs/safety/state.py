@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from trackerdcs.contract.payloads import CommandRejected, Reason
-from trackerdcs.safety.alarms import AlarmBook, AlarmEvent
-from trackerdcs.safety.config import ChannelRef, ModuleConfig, RuleConfig
+from trackerdcs.safety.alarms import Alarm, AlarmBook, AlarmEvent
+from trackerdcs.safety.config import ChannelRef, ModuleConfig, RuleConfig, parse_signal
 from trackerdcs.safety.modules import ModuleState, module_state
 from trackerdcs.safety.rules import RuleEngine, Transition
+
+BOOK_ALARM = "alarm_book"  # raised when the saved alarm book cannot be read: HV stays off until acked
+WAITING_FOR_ACK = "waiting for acknowledgement"
 
 
 class SafetyState:
     """Channel status, rule states, alarms and module states of one stand."""
 
-    def __init__(self, rules: list[RuleConfig], modules: list[ModuleConfig], start: float) -> None:
-        self.engine = RuleEngine(rules, start)
+    def __init__(
+        self, rules: list[RuleConfig], modules: list[ModuleConfig], start: float, fresh_s: float = 5.0
+    ) -> None:
+        self.engine = RuleEngine(rules, start, fresh_s)
         self.alarms = AlarmBook()
         self.modules = {m.name: m for m in modules}
         self.channels: dict[ChannelRef, dict[str, Any]] = {}
@@ -40,14 +45,53 @@ class SafetyState:
         refs = [m.hv_ref for m in self._modules(rule.hv_off)]
         return refs + [ChannelRef.parse(r) for r in rule.switch_off]
 
+    def holding(self) -> dict[str, str | None]:
+        """Every rule that inhibits now, with why when it is not simply active.
+
+        A firing rule inhibits; so does a latching one, after it cleared, until its
+        alarm is acknowledged (a manual reset, as IEC 60204-1 asks of a safety function);
+        a stale rule at start-up until its device sends fresh data; and a threshold rule
+        whose device sends only samples too old to judge, when no stale rule watches it.
+        """
+        out: dict[str, str | None] = {}
+        watched = {rule.stale for rule in self.engine.rules if rule.stale}
+        for rule in self.engine.rules:
+            state = self.engine.states[rule.name]
+            device = parse_signal(rule.signal).device if rule.signal else None
+            if state.active:
+                out[rule.name] = None
+            elif state.pending:
+                out[rule.name] = f"no fresh data from {rule.stale} yet"
+            elif rule.latch and self.alarms.waiting_for_ack(rule.name):
+                out[rule.name] = WAITING_FOR_ACK
+            elif device in self.engine.stale_devices and device not in watched:
+                out[rule.name] = f"no fresh data from {device}"
+        if self.alarms.waiting_for_ack(BOOK_ALARM):
+            out[BOOK_ALARM] = "alarm book unreadable; " + WAITING_FOR_ACK
+        return out
+
+    def notes(self) -> dict[str, str]:
+        """Why an inhibiting rule that is not firing still inhibits."""
+        return {name: note for name, note in self.holding().items() if note}
+
+    def label(self, name: str) -> str:
+        note = self.notes().get(name)
+        return f"{name} ({note})" if note else name
+
     def inhibits(self) -> dict[str, list[str]]:
-        """Module names and channels (``dev:ch``) that active rules inhibit, with the rules.
+        """Module names and channels (``dev:ch``) that rules inhibit, with the rules.
 
         A rule that switches HV off also inhibits it, so it cannot be switched straight
-        back on while the condition holds.
+        back on while the condition holds (or, latching, until it is acknowledged).
         """
         out: dict[str, list[str]] = {}
-        for rule in self.engine.active():
+        rules = {rule.name: rule for rule in self.engine.rules}
+        for name in self.holding():
+            rule = rules.get(name)
+            if rule is None:  # the unreadable alarm book: every module
+                for module in self.modules:
+                    out.setdefault(module, []).append(name)
+                continue
             channels = [str(ChannelRef.parse(ref)) for ref in rule.switch_off]  # 'relay:01' is relay:1
             targets = [m.name for m in self._modules(rule.hv_off + rule.inhibit_hv)] + channels
             for target in dict.fromkeys(targets):
@@ -61,17 +105,42 @@ class SafetyState:
         events: list[AlarmEvent] = []
         for t in transitions:
             if t.active:
-                events.append(self.alarms.raise_(t.rule.name, t.rule.severity, t.message, t.ts, t.rule.latch))
+                rule = t.rule
+                events.append(
+                    self.alarms.raise_(rule.name, rule.severity, t.message, t.ts, rule.latch, t.value)
+                )
             else:
                 events += self.alarms.clear(t.rule.name, t.message, t.ts)
         return events
 
+    def restore(self, records: Any) -> list[Alarm]:
+        """Take back the alarms saved before a restart; a rule whose alarm was active fires on.
+
+        Such a rule clears only on fresh data within limits, and a latching one then still
+        inhibits until its alarm is acknowledged, exactly as without the restart.
+        Raises ``ValueError`` for a book that is not one.
+        """
+        alarms = self.alarms.restore(records)
+        for alarm in alarms:
+            if alarm.active:
+                self.engine.restore_active(alarm.id, alarm.value)
+        return alarms
+
+    def book_unreadable(self, problem: str, now: float) -> list[AlarmEvent]:
+        """The saved alarms are lost: hold HV off on every module until someone acknowledges."""
+        message = f"the alarm book could not be read ({problem}): check the stand, then acknowledge"
+        raised = self.alarms.raise_(BOOK_ALARM, "alarm", message, now)
+        return [raised, *self.alarms.clear(BOOK_ALARM, message, now)]
+
     def rule_status(self, now: float) -> dict[str, Any]:
+        notes = self.notes()
         rules = {
             rule.name: {
                 "active": self.engine.states[rule.name].active,
                 "value": self.engine.states[rule.name].value,
                 "severity": rule.severity,
+                "inhibits": rule.name in self.holding(),
+                "note": notes.get(rule.name),
             }
             for rule in self.engine.rules
         }
@@ -113,7 +182,8 @@ class SafetyState:
             return
         rules = self.interlocked(name)
         if rules:
-            raise CommandRejected(Reason.INTERLOCKED, f"module {name} is interlocked by {', '.join(rules)}")
+            labels = ", ".join(self.label(rule) for rule in rules)
+            raise CommandRejected(Reason.INTERLOCKED, f"module {name} is interlocked by {labels}")
         body = self.module_body(self.modules[name], 0.0)
         if body["state"] == ModuleState.TRIPPED:
             raise CommandRejected(Reason.TRIPPED, f"module {name}: a channel tripped: reset it first")

@@ -149,7 +149,8 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
 
     children = [child(ARCHIVE, archive_command(options))]
     if options.stand.has_safety:
-        children.append(child("safety", ["safety", "run"], options.stand.interlock.name))
+        safety = ["safety", "run", "--data-dir", str(options.data_dir)]  # where its alarm book lives
+        children.append(child("safety", safety, options.stand.interlock.name))
     children += [child(d.name, ["device", "run", d.name]) for d in options.stand.devices]
     return children
 

@@ -82,14 +82,16 @@ inhibit_hv = ["*"]
 class Stack:
     """Device services and the safety service of one stand, in this event loop."""
 
-    def __init__(self, stand: Stand, broker: BrokerProcess) -> None:
-        self.stand, self.broker = stand, broker
+    def __init__(self, stand: Stand, broker: BrokerProcess, data_dir: Path | None = None) -> None:
+        self.stand, self.broker, self.data_dir = stand, broker, data_dir
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.services: dict[str, DeviceService | SafetyService] = {}
 
     async def start(self, name: str) -> None:
         if name == "safety":
-            service: DeviceService | SafetyService = safety_service(self.stand, self.broker.settings)
+            service: DeviceService | SafetyService = safety_service(
+                self.stand, self.broker.settings, self.data_dir
+            )
         else:
             service = device_service(self.stand, name, self.broker.settings)
         self.services[name] = service
@@ -106,14 +108,18 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    broker: BrokerProcess, text: str = STAND, with_safety: bool = True
+    broker: BrokerProcess,
+    text: str = STAND,
+    with_safety: bool = True,
+    data_dir: Path | None = None,
+    ready: str = "OFF",
 ) -> AsyncIterator[tuple[Stack, Probe]]:
-    stack = Stack(parse_stand(text, "test.toml"), broker)
+    stack = Stack(parse_stand(text, "test.toml"), broker, data_dir)
     try:
         async with probe(broker.settings) as p:
             for name in ("safety", "hv", "lv", "env") if with_safety else ("hv", "lv", "env"):
                 await stack.start(name)
-            await module_state(p, "OFF")
+            await module_state(p, ready)
             yield stack, p
     finally:
         for name in list(stack.tasks):
@@ -135,6 +141,16 @@ async def accepted_eventually(p: Probe, topic: str, payload: str) -> None:
     """Repeat a command until accepted: the device acts on the status it has seen last."""
     async with asyncio.timeout(TIMEOUT):
         while not (await p.command(topic, payload)).ok:
+            await asyncio.sleep(0.05)
+
+
+async def refused_eventually(p: Probe, topic: str, payload: str, why: str) -> str:
+    """Repeat a command until refused with ``why`` in the message (the device acts on what it saw last)."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            reply = await p.command(topic, payload)
+            if not reply.ok and why in reply.message:
+                return reply.message
             await asyncio.sleep(0.05)
 
 
@@ -181,7 +197,9 @@ async def test_illegal_transitions_are_refused_with_a_reason(broker: BrokerProce
         await accepted_eventually(p, "/lv/cmd/switch/0", "off")  # once lv has seen hv down
 
 
-async def test_dew_point_ramps_hv_down_raises_an_alarm_and_nothing_comes_back(broker: BrokerProcess) -> None:
+async def test_dew_point_ramps_hv_down_and_hv_stays_off_until_the_alarm_is_acknowledged(
+    broker: BrokerProcess,
+) -> None:
     async with running_stack(broker) as (_, p):
         assert (await p.command("/M1/cmd/on", "")).ok
         await module_state(p, "HV_ON")
@@ -195,16 +213,23 @@ async def test_dew_point_ramps_hv_down_raises_an_alarm_and_nothing_comes_back(br
         refused = await p.command("/hv/cmd/switch/0", "on")
         assert (refused.ok, refused.reason) == (False, "interlocked")
         assert (await p.command("/M1/cmd/on", "")).reason == "interlocked"
-        # The condition clears: nothing switches back on, the latched alarm waits for an ack.
+        # The condition clears: nothing switches back on, and the latched interlock holds
+        # until someone acknowledges the alarm (a manual reset).
         mark = p.mark()
         assert (await p.command("/env/sim/humidity", "30")).ok
         [alarm] = await alarms(p, lambda a: a and not a[0]["active"], mark)
         assert not alarm["acknowledged"]
-        await module_state(p, "LV_ON", mark)
+        await refused_eventually(p, "/hv/cmd/switch/0", "on", "dewpoint (waiting for acknowledgement)")
+        assert "waiting for acknowledgement" in (await p.command("/M1/cmd/on", "")).message
         assert all(decode(m)[0]["on"] == 0 for m in p.messages[mark:] if m.topic.value == "/hv/status")
+        assert all(
+            decode(m)["state"] == "INTERLOCKED" for m in p.messages[mark:] if m.topic.value == "/M1/status"
+        )
         ack = await p.command("/interlock/cmd/ack", json.dumps({"id": "dewpoint", "by": "shifter"}))
         assert ack.ok, ack.message
         await alarms(p, lambda a: a == [], mark)
+        await module_state(p, "LV_ON", mark)
+        await accepted_eventually(p, "/hv/cmd/switch/0", "on")
         events = [decode(m) for m in p.messages if m.topic.value == "/interlock/events"]
         assert [e["event"] for e in events] == ["raised", "cleared", "acknowledged", "removed"]
         assert events[2]["by"] == "shifter"
@@ -226,7 +251,9 @@ async def test_a_silent_sensor_inhibits_hv(broker: BrokerProcess) -> None:
 async def test_hv_ramps_down_when_the_interlock_is_killed(broker: BrokerProcess, tmp_path: Path) -> None:
     stand = tmp_path / "stand.toml"
     stand.write_text(STAND)
-    argv = dcs_argv("safety", "run", "--config", str(stand), "--broker", broker.url)
+    argv = dcs_argv(
+        "safety", "run", "--config", str(stand), "--broker", broker.url, "--data-dir", str(tmp_path)
+    )
     safety = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.DEVNULL)
     async with running_stack(broker, with_safety=False) as (_, p):
         assert (await p.command("/M1/cmd/on", "")).ok

@@ -65,7 +65,7 @@ class Guard:
             log.warning("%s: unparsable %s ignored", self.device, topic)
             return
         if self.interlock is not None and topic == self.interlock.inhibit:
-            self.inhibited = {str(k): list(v) for k, v in data.get("inhibit", {}).items()}
+            self.inhibited = _labelled(data)
         elif self.interlock is not None and topic == self.interlock.heartbeat:
             self.last_heartbeat = self.clock()
         elif isinstance(data, list):
@@ -105,3 +105,20 @@ class Guard:
         if reasons:
             inhibited[key] = inhibited.get(key, []) + reasons
         return inhibited
+
+
+def _labelled(data: Any) -> dict[str, list[str]] | None:
+    """The inhibit list, each rule with why it still holds when it is not firing.
+
+    A list we cannot read is no list: HV on stays refused, as before the first one.
+    """
+    inhibit = data.get("inhibit") if isinstance(data, dict) else None
+    if not isinstance(inhibit, dict) or not all(isinstance(v, list) for v in inhibit.values()):
+        log.warning("unreadable interlock inhibit list: HV on stays refused")
+        return None
+    notes = data.get("notes")
+    notes = notes if isinstance(notes, dict) else {}
+    return {
+        str(target): [f"{rule} ({notes[rule]})" if notes.get(rule) else str(rule) for rule in rules]
+        for target, rules in inhibit.items()
+    }

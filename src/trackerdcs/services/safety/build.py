@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.services.safety.service import SafetyService
 from trackerdcs.stand import Stand, StandError
+from trackerdcs.stand.archive import stand_data_dir
 
 if TYPE_CHECKING:
     from trackerdcs.services.safety.notify import Notifier
@@ -44,5 +45,12 @@ def notifier_for(stand: Stand) -> Notifier | None:
         raise StandError(f"{stand.source}: interlock.notify: {exc}") from None
 
 
-def safety_service(stand: Stand, broker: BrokerSettings) -> SafetyService:
-    return SafetyService(stand, broker, notifier_for(stand))
+def alarm_book_path(stand: Stand, data_dir: Path) -> Path:
+    """Where the stand's alarm book is kept: beside its archive and spool."""
+    return stand_data_dir(data_dir, stand.name) / "alarms.json"
+
+
+def safety_service(stand: Stand, broker: BrokerSettings, data_dir: Path | None = None) -> SafetyService:
+    """The service; with ``data_dir`` its alarm book survives restarts (else it lives in memory)."""
+    book = alarm_book_path(stand, data_dir) if data_dir is not None else None
+    return SafetyService(stand, broker, notifier_for(stand), book=book)

@@ -4,6 +4,9 @@ It listens to every device's status and availability, evaluates the stand's rule
 switches channels off when one fires, publishes what is inhibited (the device
 services refuse those commands), keeps the alarm list, sends notifications, runs
 module on/off sequences, and beats a heartbeat that HV services may require.
+
+With a book file, the alarm book outlives a restart (see :mod:`.book`). A switch-off
+for a device that is offline or not yet seen waits for the device to come online.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
@@ -35,6 +39,7 @@ from trackerdcs.safety.alarms import AlarmError, AlarmEvent
 from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
+from trackerdcs.services.safety.book import BookFile, restore
 from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
 from trackerdcs.stand import Stand
 
@@ -51,18 +56,23 @@ class SafetyService:
         broker: BrokerSettings,
         notifier: Notifier | None,
         clock: Callable[[], float] = time.time,
+        book: Path | None = None,
     ) -> None:
         self.stand = stand
         self.broker = broker
         self.notifier = notifier
         self.clock = clock
         self.topics = InterlockTopics(stand.interlock.name)
-        self.state = SafetyState(stand.rules, stand.modules, clock())
+        self.state = SafetyState(stand.rules, stand.modules, clock(), stand.interlock.fresh_s)
         self.connected = asyncio.Event()
         self.changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sequences: dict[str, asyncio.Task[None]] = {}
+        self._waiting_off: dict[str, dict[ChannelRef, str]] = {}  # device -> channel -> rule
         self._heartbeats = 0
+        self.book = BookFile(book) if book is not None else None
+        self._startup_events = restore(self.book, self.state, clock()) if self.book is not None else []
+        self._holding: dict[str, str | None] | None = None  # what the last inhibit list said
         # Several tasks publish (commands, sequences, the heartbeat loop). Each lock makes one
         # publisher's batch go out whole before the next is computed, so a newer status never
         # overtakes an older one and the retained status is the newest.
@@ -70,7 +80,11 @@ class SafetyService:
         self._modules_lock = asyncio.Lock()
 
     async def run(self) -> None:
-        await keep_connected("safety", self.broker, self._session)
+        try:
+            await keep_connected("safety", self.broker, self._session)
+        finally:
+            for task in list(self._tasks):  # switch-offs, notifications and sequences end with us
+                task.cancel()
 
     async def _session(self) -> None:
         await online_session(
@@ -100,7 +114,9 @@ class SafetyService:
             )
             await client.publish(DeviceTopics(name).meta, meta.model_dump_json(), qos=1, retain=True)
         await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
-        await self._publish_state(client)
+        events, self._startup_events = self._startup_events, []
+        self.state.engine.tick(self.clock())  # stale rules start pending: no data yet, no trust
+        await self._publish_state(client, events)
         self.connected.set()
         log.info(
             "safety: online on %s with %d rules, %d modules",
@@ -132,8 +148,11 @@ class SafetyService:
         elif leaf == "status" and device not in self.state.modules and device != self.topics.device:
             await self._on_status(client, device, raw)
         elif leaf == "availability" and topic.count("/") == 2:
-            transitions = self.state.engine.on_availability(device, raw == ONLINE.encode(), self.clock())
+            online = raw == ONLINE.encode()
+            transitions = self.state.engine.on_availability(device, online, self.clock())
             await self._apply(client, transitions)
+            if online:
+                self._arrived(device)
 
     async def _on_status(self, client: aiomqtt.Client, device: str, raw: bytes) -> None:
         try:
@@ -157,6 +176,9 @@ class SafetyService:
     # -- rules -------------------------------------------------------------------------
     async def _apply(self, client: aiomqtt.Client, transitions: list[Transition]) -> None:
         if not transitions:
+            if self.state.holding() != self._holding:  # a pending rule resolved without a transition
+                await self._publish_state(client)
+                await self._publish_modules(client)
             return
         for t in transitions:
             log.log(
@@ -176,12 +198,32 @@ class SafetyService:
             self._spawn(self._notify(event))
 
     async def _switch_off(self, ref: ChannelRef, rule: str) -> None:
+        """Switch a channel off now, or as soon as its device is online."""
+        if self.state.engine.online.get(ref.device) is not True:
+            # Nobody to tell: the device refuses HV on while inhibited, and gets the
+            # switch-off the moment it comes online (_arrived).
+            log.warning("rule %s: %s is not online: it is switched off when it comes online", rule, ref)
+            self._waiting_off.setdefault(ref.device, {})[ref] = rule
+            return
+        await self._send_off(ref, rule, on_arrival=False)
+
+    def _arrived(self, device: str) -> None:
+        holding = self.state.holding()
+        for ref, rule in self._waiting_off.pop(device, {}).items():
+            if rule in holding:
+                self._spawn(self._send_off(ref, rule, on_arrival=True))
+            else:
+                log.info("rule %s: cleared and acknowledged before %s came online: left as it is", rule, ref)
+
+    async def _send_off(self, ref: ChannelRef, rule: str, on_arrival: bool) -> None:
         topic = DeviceTopics(ref.device).cmd("switch", ref.channel)
         try:
             reply = await self.requester.send(topic, "off")
             problem = None if reply.ok else f"{reply.reason}: {reply.message}"
         except TimeoutError:
             problem = "no reply"
+        if problem is None and on_arrival:
+            log.info("rule %s: %s switched off, applied on arrival", rule, ref)
         if problem:
             log.error("rule %s: could not switch %s off (%s)", rule, ref, problem)
             events = [
@@ -242,6 +284,7 @@ class SafetyService:
         except AlarmError as exc:
             raise CommandRejected(Reason.UNKNOWN_COMMAND, str(exc.args[0])) from None
         await self._publish_state(self.client, events)
+        await self._publish_modules(self.client)
         return f"alarm {alarm_id} acknowledged by {by}"
 
     def _start_sequence(self, module: str, direction: str) -> None:
@@ -267,8 +310,11 @@ class SafetyService:
     async def _publish_state(self, client: aiomqtt.Client, events: list[AlarmEvent] | None = None) -> None:
         async with self._state_lock:
             now = self.clock()
-            inhibit = dumps({"inhibit": self.state.inhibits(), "ts": now})
-            await client.publish(self.topics.inhibit, inhibit, qos=1, retain=True)
+            self._holding = self.state.holding()
+            inhibit = {"inhibit": self.state.inhibits(), "notes": self.state.notes(), "ts": now}
+            await client.publish(self.topics.inhibit, dumps(inhibit), qos=1, retain=True)
+            if self.book is not None:
+                self.book.save(self.state.alarms.records())
             await client.publish(self.topics.alarms, dumps(self.state.alarms.listing()), qos=1, retain=True)
             await client.publish(self.topics.status, dumps(self.state.rule_status(now)), qos=1, retain=True)
             for event in events or []:
