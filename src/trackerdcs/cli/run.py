@@ -21,6 +21,7 @@ from trackerdcs.cli.common import (
     stand_or_exit,
 )
 from trackerdcs.services.device.build import device_service
+from trackerdcs.services.device.host import EMBEDDED_STAGGER, DeviceHost
 from trackerdcs.services.safety.build import safety_service
 from trackerdcs.stand import StandError, default_stand_text
 from trackerdcs.stand.archive import DEFAULT_DATA
@@ -109,7 +110,7 @@ def _banner(info: StackInfo) -> None:
 
 @click.group()
 def device() -> None:
-    """Run a single device service."""
+    """Run device services: one alone, or several simulated ones in one process."""
 
 
 @device.command("run")
@@ -134,6 +135,31 @@ def device_run(
     kind, driver = service.device.config.kind, service.device.config.driver
     log.info("device %s (%s, %s) using broker %s", name, kind, driver, settings.url)
     run_async(service.run())
+
+
+@device.command("host")
+@click.argument("names", nargs=-1, required=True)
+@common_options
+def device_host(
+    names: tuple[str, ...], config: Path | None, broker_url: str | None, verbose: int, quiet: int
+) -> None:
+    """Run the services of several devices in one process (what `dcs up` does for simulated ones).
+
+    Each keeps its own MQTT session, last will and worker thread; a device on real
+    hardware is better run alone with `dcs device run`.
+    """
+    setup_logging(verbose, quiet)
+    stand = stand_or_exit(config)
+    settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
+    try:
+        for name in names:
+            stand.device(name)  # an unknown name stops here, before anything starts
+    except StandError as exc:
+        raise fail(str(exc)) from None
+    log.info("hosting %d devices (%s) using broker %s", len(names), ", ".join(names), settings.url)
+    # amqtt (the embedded broker, 3.1.1 only) can lose CONNECTs that arrive together.
+    stagger = EMBEDDED_STAGGER if settings.protocol == "3.1.1" else 0.01
+    run_async(DeviceHost(list(names), lambda name: device_service(stand, name, settings), stagger).run())
 
 
 @click.group()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from trackerdcs.runtime.processes import finish, spawn, stop
 
@@ -32,14 +32,16 @@ class Supervised:
         name: str,
         argv: list[str],
         *,
-        availability: str | None = None,
+        availability: Sequence[str] | None = None,
         min_delay: float = RESTART_MIN,
         max_delay: float = RESTART_MAX,
         on_exit: OnExit | None = None,
     ) -> None:
         self.name = name
         self.argv = argv
-        self.availability = availability or name
+        self.availability = (
+            tuple(availability) if availability is not None else (name,)
+        )  # what it puts online
         self.min_delay, self.max_delay = min_delay, max_delay
         self.on_exit = on_exit
         self.process: asyncio.subprocess.Process | None = None

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_STAGGER = 0.15  # s between service starts on the embedded broker
 ARCHIVE = "archive"
+HOST_SIZE = 20  # simulated devices per host process: 160 devices are 8 processes
 
 
 @dataclass
@@ -98,7 +99,7 @@ async def _run_services(
 ) -> None:
     watch = Availability(broker)
     children = _children(options, broker, watch)
-    names = [c.availability for c in children]
+    names = [name for c in children for name in c.availability]
     tasks = [asyncio.create_task(watch.run())]
     try:
         # Subscribed before anything starts, so no fresh "online" can be missed.
@@ -143,16 +144,31 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
     async def exited(child: Supervised, code: int) -> None:
         await watch.mark_offline(child.availability)
 
-    def child(name: str, command: list[str], availability: str | None = None) -> Supervised:
+    def child(name: str, command: list[str], availability: Sequence[str] | None = None) -> Supervised:
         argv = service_argv(command, options, broker)
         return Supervised(name, argv, availability=availability, on_exit=exited)
 
     children = [child(ARCHIVE, archive_command(options))]
     if options.stand.has_safety:
         safety = ["safety", "run", "--data-dir", str(options.data_dir)]  # where its alarm book lives
-        children.append(child("safety", safety, options.stand.interlock.name))
-    children += [child(d.name, ["device", "run", d.name]) for d in options.stand.devices]
+        children.append(child("safety", safety, [options.stand.interlock.name]))
+    hosted, alone = device_groups(options.stand)
+    for i, group in enumerate(hosted, start=1):
+        children.append(child(f"devices-{i}", ["device", "host", *group], group))
+    children += [child(name, ["device", "run", name]) for name in alone]
     return children
+
+
+def device_groups(stand: Stand, size: int = HOST_SIZE) -> tuple[list[list[str]], list[str]]:
+    """Simulated devices in groups of up to ``size`` per host process; every other device alone.
+
+    A device on real hardware keeps a process of its own, so that a driver hung in C code
+    cannot stall its neighbours (docs/decisions/0025).
+    """
+    simulated = [d.name for d in stand.devices if d.driver == "sim"]
+    alone = [d.name for d in stand.devices if d.driver != "sim"]
+    count = -(-len(simulated) // size)  # ceil: as few hosts as fit, filled evenly
+    return [simulated[i::count] for i in range(count)], alone
 
 
 def archive_command(options: StackOptions) -> list[str]:

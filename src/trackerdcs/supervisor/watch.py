@@ -83,11 +83,13 @@ class Availability:
     def missing(self, names: list[str]) -> list[str]:
         return [n for n in names if n not in self.fresh]
 
-    async def mark_offline(self, name: str) -> None:
-        """Say ``offline`` for a service whose process ended, in case its last will could not."""
-        self.fresh.discard(name)
-        client = self._client
-        if client is None or self.state.get(name) == OFFLINE:
-            return
-        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-            await client.publish(DeviceTopics(name).availability, OFFLINE, qos=1, retain=True, timeout=1.0)
+    async def mark_offline(self, names: tuple[str, ...]) -> None:
+        """Say ``offline`` for the services of a process that ended, in case their last wills could not."""
+        for name in names:
+            self.fresh.discard(name)
+            client = self._client
+            if client is None or self.state.get(name) == OFFLINE:
+                continue
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                topic = DeviceTopics(name).availability
+                await client.publish(topic, OFFLINE, qos=1, retain=True, timeout=1.0)
