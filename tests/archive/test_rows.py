@@ -19,12 +19,16 @@ from trackerdcs.archive.sqlite import SqliteBackend
 
 
 def meaning(rows: list[Row]) -> list[tuple[str, str, int, list[tuple[str, str, Any]]]]:
-    """Rows as what SQLite reads from them: each field's name, JSON type and value."""
+    """Rows as `dcs history` reads them: each field's name, type and value."""
     return [(m, t, time, _fields(fields)) for m, t, time, fields in rows]
 
 
 def _fields(text: str) -> list[tuple[str, str, Any]]:
-    def value(v: Any) -> tuple[str, Any]:
+    def value(v: Any) -> tuple[str, Any]:  # as the history query reads it
+        if isinstance(v, bool):
+            return "int", int(v)
+        if isinstance(v, int):
+            return "float", float(v)
         if isinstance(v, float) and math.isnan(v):
             return "float", "nan"
         return type(v).__name__, v
@@ -63,4 +67,17 @@ def test_non_finite_floats_are_stored_as_sqlite_reads_them(tmp_path: Path) -> No
     assert db.history(Query("env", "d")) == [(1.0, math.inf)]
     assert db.history(Query("env", "e")) == [(1.0, 2.0)]
     assert db.history(Query("env", "missing")) == []
+    db.close()
+
+
+def test_history_reads_numbers_as_floats_and_booleans_as_integers(tmp_path: Path) -> None:
+    payload = (
+        b'[{"number": 0, "on": true, "off": false, "n": 3, "big": 9007199254740993, "x": 0.5, "s": "on"}]'
+    )
+    rows, report = message_rows([Message("/hv/status", payload, 1.0)])
+    db = SqliteBackend(tmp_path / "archive.sqlite3")
+    db.commit(Prepared(report, rows=rows))
+    got = {f: db.history(Query("hv", f, "0"))[0][1] for f in ("on", "off", "n", "big", "x", "s")}
+    assert got == {"on": 1, "off": 0, "n": 3.0, "big": float(9007199254740993), "x": 0.5, "s": "on"}
+    assert [type(v) for v in got.values()] == [int, int, float, float, float, str]
     db.close()

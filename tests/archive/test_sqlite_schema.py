@@ -81,6 +81,8 @@ def test_a_v1_file_is_migrated_on_open_with_a_log_line(
     assert db.history(Query("hv", "vmon", "0")) == [(1.0, 10.0), (2.0, 20.0)]
     assert db.history(Query("hv", "state", "0", since=1.5)) == [(2.0, "on")]
     assert db.history(Query("hv", "on", "0")) == [(1.0, 1), (2.0, 1)]
+    assert {type(v) for _, v in db.history(Query("hv", "on", "0"))} == {int}  # a boolean, still
+    assert {type(v) for _, v in db.history(Query("hv", "vmon", "0"))} == {float}
     assert db.history(Query("hv", "vmon", "1")) == [(2.0, 5.0)]
     assert db.history(Query("env", "pressure")) == [(3.0, math.inf)]
     assert db.history(Query("events", "alarm.id")) == [(4.0, "dew")]

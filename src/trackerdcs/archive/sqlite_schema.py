@@ -5,7 +5,8 @@ The version is ``PRAGMA user_version``:
 - 0 with a ``samples`` table: version 1, one row per field value
   ``(measurement, field, tags, time, value)``;
 - 2: one row per point, ``points(series, time, fields)`` with the fields as one JSON
-  object, and a ``series`` table naming each (measurement, tags) once.
+  object (the JSON types as published; read as floats, integers for booleans, and
+  text), and a ``series`` table naming each (measurement, tags) once.
 
 An older file is migrated on open, in one transaction; a newer one is refused, never
 read with the wrong idea of what its rows mean (decision 22).
@@ -36,10 +37,12 @@ CREATE TABLE IF NOT EXISTS points (
 ) WITHOUT ROWID;
 """
 
-# Version 1 to 2. A non-finite float would be written as Inf, which is not JSON:
-# 9e999 is, and SQLite reads it back as infinity.
+# Version 1 to 2. Version 1 stored numbers as floats and booleans as integers: its
+# integers become true and false again. A non-finite float would be written as Inf,
+# which is not JSON: 9e999 is, and SQLite reads it back as infinity.
 _V1_VALUE = (
-    "CASE WHEN typeof(value) = 'real' AND abs(value) > 1.7976931348623157e308"
+    "CASE WHEN typeof(value) = 'integer' THEN json(iif(value, 'true', 'false'))"
+    " WHEN typeof(value) = 'real' AND abs(value) > 1.7976931348623157e308"
     " THEN json(iif(value > 0, '9e999', '-9e999')) ELSE value END"
 )
 MIGRATE_V1 = f"""
