@@ -71,18 +71,26 @@ class SqliteBackend:
         try:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")  # a write from the start: wait for the lock here
-                new = self._new_series(rows)
-                ids = self._series | new
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO points VALUES (?, ?, ?)",
-                    [(ids[m, t], time, fields) for m, t, time, fields in rows],
-                )
-                self._db.execute("COMMIT")
+                try:
+                    new = self._write(rows)
+                except BaseException:
+                    if self._db.in_transaction:  # a failed COMMIT may have ended it already
+                        self._db.execute("ROLLBACK")
+                    raise
                 self._series.update(new)  # only now: a rolled-back id may be given to another series
         except sqlite3.OperationalError as exc:  # disk full, locked: keep it in the spool
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             raise Unavailable(f"sqlite {self.path}: {exc}") from exc
+
+    def _write(self, rows: list[Row]) -> dict[tuple[str, str], int]:
+        """Insert the rows and commit; the series ids that are new."""
+        new = self._new_series(rows)
+        ids = self._series | new
+        self._db.executemany(
+            "INSERT OR REPLACE INTO points VALUES (?, ?, ?)",
+            [(ids[m, t], time, fields) for m, t, time, fields in rows],
+        )
+        self._db.execute("COMMIT")
+        return new
 
     def _new_series(self, rows: list[Row]) -> dict[tuple[str, str], int]:
         """Ids of the series this process has not seen yet, inserted where missing."""
