@@ -17,3 +17,12 @@ def open_backend(target: ArchiveTarget) -> Backend:
     if target.scheme == "influxdb":
         return Influx1Backend(target)
     return Influx2Backend(target)
+
+
+def check_archive(target: ArchiveTarget) -> None:
+    """Open and close an embedded archive: migrate it, or raise ``SchemaTooNew``.
+
+    A server (InfluxDB) is not asked: it may well be down, and the spool rides that out.
+    """
+    if target.scheme == "sqlite":
+        open_backend(target).close()

@@ -7,18 +7,17 @@ functions here are module-level and their results picklable for that reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trackerdcs.archive.backend import Report, decode_messages
+from trackerdcs.archive.backend import Report
 from trackerdcs.archive.encode import encode_messages
-from trackerdcs.archive.points import Message, Point
+from trackerdcs.archive.points import Message
+from trackerdcs.archive.rows import Row, message_rows
 from trackerdcs.archive.spool import read_segment
 
-Row = tuple[str, str, str, int, float | int | str]
 LINES = "lines"  # InfluxDB: one line-protocol body
-ROWS = "rows"  # SQLite: one row per field value
+ROWS = "rows"  # SQLite: one row per point, its fields as JSON
 
 
 @dataclass
@@ -34,27 +33,9 @@ def prepare_messages(messages: list[Message], form: str) -> Prepared:
         encoded = encode_messages(messages)
         report = Report(len(encoded.lines), encoded.seqs, encoded.errors)
         return Prepared(report, body=encoded.body, messages=len(messages))
-    points, report = decode_messages(messages)
-    return Prepared(report, rows=sqlite_rows(points), messages=len(messages))
+    rows, report = message_rows(messages)
+    return Prepared(report, rows=rows, messages=len(messages))
 
 
 def prepare_segment(path: str, form: str) -> Prepared:
     return prepare_messages(read_segment(Path(path)), form)
-
-
-def sqlite_rows(points: Iterable[Point]) -> list[Row]:
-    return [
-        (p.measurement, name, tag_text(p.tags), p.time_ns, _value(value))
-        for p in points
-        for name, value in p.fields.items()
-    ]
-
-
-def tag_text(tags: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(tags.items()))
-
-
-def _value(value: float | int | bool | str) -> float | int | str:
-    if isinstance(value, bool):
-        return int(value)
-    return value if isinstance(value, str) else float(value)

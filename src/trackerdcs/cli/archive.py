@@ -10,6 +10,7 @@ import click
 
 from trackerdcs.archive.backend import Query, Series, Unavailable
 from trackerdcs.archive.open import open_backend
+from trackerdcs.archive.sqlite_schema import SchemaTooNew
 from trackerdcs.archive.url import ArchiveTarget, ArchiveUrlError
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.cli.common import (
@@ -87,7 +88,10 @@ def archive_run(
         segment_bytes=a.batch_kb << 10,
         segment_age=a.flush_interval,
     )
-    run_async(Archiver(target, broker, settings).run())
+    try:
+        run_async(Archiver(target, broker, settings).run())
+    except SchemaTooNew as exc:
+        raise fail(str(exc)) from None
 
 
 @click.command()
@@ -119,7 +123,10 @@ def history(
     target = target_or_exit(stand, data_dir, archive_url)
     if target.scheme == "sqlite" and target.path is not None and not target.path.exists():
         raise fail(f"no archive at {target.path}: has `dcs up` run with this data directory?")
-    backend = open_backend(target)
+    try:
+        backend = open_backend(target)
+    except SchemaTooNew as exc:
+        raise fail(str(exc)) from None
     try:
         series = backend.history(query)
     except Unavailable as exc:

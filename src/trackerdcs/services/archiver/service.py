@@ -22,6 +22,7 @@ from pathlib import Path
 import aiomqtt
 
 from trackerdcs.archive.backend import Rejected, Unavailable
+from trackerdcs.archive.open import check_archive
 from trackerdcs.archive.points import ARCHIVED_LEAVES
 from trackerdcs.archive.prepare import Prepared
 from trackerdcs.archive.spool import Spool
@@ -74,6 +75,9 @@ class Archiver:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        # an archive this code cannot write (a newer schema) stops it here, before it
+        # takes any message; an older SQLite schema is migrated here, once
+        await asyncio.to_thread(check_archive, self.target)
         self.spool.on_sealed = lambda: _wake(loop, self._ready)
         self.ingest.start()
         log.info("archiving into %s, spool %s", self.target.describe(), self.settings.spool_dir)
