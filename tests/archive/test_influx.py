@@ -6,7 +6,7 @@ import itertools
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.influx import InfluxProcess
@@ -84,9 +84,11 @@ _time = itertools.count(1_700_000_000_000_000_000, 1_000_000)  # 1 ms apart: exa
 
 @settings(max_examples=120, deadline=None)
 @given(device=DEVICES, tag=NAMES, field=NAMES, value=VALUES)
+@example(device="0", tag="0", field="ok", value="")  # an empty string is a value like any other
 def test_any_name_and_value_goes_through_influxdb_unchanged(
     shared_influx: InfluxProcess, device: str, tag: str, field: str, value: str | float | bool
 ) -> None:
+    """Found by this test: a field named ``\\"`` came back as ``"`` (InfluxDB unescapes it in keys)."""
     db = shared_backend(shared_influx, type(value))
     ts = next(_time)
     db.write([Point(device, {"number": tag}, {field: value}, ts)])
@@ -103,3 +105,9 @@ def test_history_respects_the_time_window_and_the_limit(shared_influx: InfluxPro
     assert [v for _, v in recent] == [float(i) for i in range(90, 100)]
     assert len(db.history(Query("env", "temperature", since=0, limit=7))) == 7
     db.close()
+
+
+def test_a_backslash_before_a_quote_in_a_name_is_left_out_not_mangled() -> None:
+    assert not representable('\\"')
+    assert not representable('a\\"b')
+    assert representable('a"b') and representable("a\\b")

@@ -9,7 +9,8 @@ server by the property tests): commas and spaces in measurements, and also equal
 signs in tag and field keys and tag values, take a backslash; in string values,
 double quotes and backslashes do. A backslash in a *name* is taken literally and
 cannot itself be escaped, so a name that ends in one, or has one before a comma,
-space or equals sign, or holds a control character (a line break cannot be written,
+space, equals sign or double quote (InfluxDB 1.x unescapes a ``\\"`` in keys to a
+bare quote), or holds a control character (a line break cannot be written,
 a NUL cannot be queried), cannot be stored exactly: such a field is left out (and
 logged once), never written wrongly.
 """
@@ -29,7 +30,7 @@ Field = float | int | bool | str
 _MEASUREMENT = str.maketrans({",": "\\,", " ": "\\ "})
 _KEY = str.maketrans({",": "\\,", " ": "\\ ", "=": "\\="})
 _STRING = str.maketrans({"\\": "\\\\", '"': '\\"'})
-_UNWRITABLE = re.compile(r"\\$|\\[ ,=]|[\x00-\x1f\x7f]")
+_UNWRITABLE = re.compile(r"\\$|\\[ ,=\"]|[\x00-\x1f\x7f]")
 
 
 def representable(name: str) -> bool:
