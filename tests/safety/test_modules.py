@@ -463,3 +463,35 @@ def test_a_channel_in_fault_puts_its_module_in_error_with_the_reason() -> None:
     assert reason == "HV in fault: TimeoutError: no answer"
     lv_fault = {"on": 1, "state": "error", "error": "port gone"}
     assert module_state(M1, lv_fault, hv(0), False) == (ModuleState.ERROR, "LV in fault: port gone")
+
+
+def test_a_device_status_looks_only_at_that_devices_modules() -> None:
+    state = new_state()
+    assert [name for name, _ in state.module_updates(10.0, devices={"hv2"})] == ["M2"]
+    assert [name for name, _ in state.module_updates(10.0, devices={"lv"})] == ["M1"]
+    assert state.module_updates(10.0, devices={"env"}) == []
+    state.sequence["M1"] = ("on", None)
+    assert [name for name, _ in state.module_updates(11.0, devices={"hv2"})] == []  # M1 is not on hv2
+    assert [name for name, _ in state.module_updates(11.0)] == ["M1"]
+
+
+def test_module_updates_of_many_modules_stay_linear_under_a_holding_rule() -> None:
+    modules = tuple(
+        ModuleConfig(name=f"M{i}", lv=f"lv:{i % 64}", hv=f"hv{i // 64}:{i % 64}") for i in range(2048)
+    )
+    state = new_state(hot(hv_off=["*"]), modules=modules)
+    fire(state, ts=1.0)
+    calls = 0
+    inhibits = state.inhibits
+
+    def counted() -> dict[str, list[str]]:
+        nonlocal calls
+        calls += 1
+        return inhibits()
+
+    state.inhibits = counted  # type: ignore[method-assign]
+    updates = state.module_updates(2.0, force=True)
+    assert len(updates) == 2048
+        b["state"] for _, b in updates
+    }
+    assert calls == 1  # not once per module: that made 5,120 modules O(N²)

@@ -25,6 +25,7 @@ from trackerdcs.services.device.host import EMBEDDED_STAGGER, DeviceHost
 from trackerdcs.services.safety.build import safety_service
 from trackerdcs.stand import StandError, default_stand_text
 from trackerdcs.stand.archive import DEFAULT_DATA
+from trackerdcs.supervisor.parts import select
 from trackerdcs.supervisor.stack import StackInfo, StackOptions, run_stack
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ def register(cli: click.Group) -> None:
     help="Archive: influxdb://HOST:PORT/DB, influxdb2://HOST:PORT/?org=O&bucket=B or sqlite:///FILE "
     "(default: the stand's [archive], else SQLite in the data directory).",
 )
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="PATTERN",
+    help="Run only the matching part of the stand (globs over device names, 'safety' and 'archive'; "
+    "repeatable or comma-separated), against the stand's shared broker.",
+)
 def up(
     config: Path | None,
     broker_url: str | None,
@@ -73,15 +81,24 @@ def up(
     broker_kind: str,
     data_dir: Path,
     archive_url: str | None,
+    only: tuple[str, ...],
 ) -> None:
     """Run the stand: a broker, the archiver and every device service. Ctrl-C stops it all."""
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
     if broker_url:
         stand.broker.url = broker_url
+    if only and not stand.broker.url:
+        raise fail(
+            "--only runs a part of a stand: its parts share a broker, so name it (--broker or [broker] url)"
+        )
     if archive_url:
         target_or_exit(stand, data_dir, archive_url)  # a wrong URL stops here, before anything starts
-    options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind, archive=archive_url)
+    try:
+        part = select(stand, only)
+    except StandError as exc:
+        raise fail(str(exc)) from None
+    options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind, archive=archive_url, only=part)
     try:
         run_async(run_stack(options, _banner))
     except BrokerError as exc:

@@ -27,6 +27,15 @@ class SafetyState:
         self.sequence: dict[str, tuple[str, str | None]] = {}
         self._published: dict[str, tuple[Any, ...]] = {}
         self._seq: dict[str, int] = {}
+        self._by_device: dict[str, list[str]] | None = None  # device -> its modules, made when first needed
+
+    def _on_devices(self, devices: set[str]) -> list[str]:
+        if self._by_device is None:
+            self._by_device = {}
+            for module in self.modules.values():
+                for ref in (module.lv_ref, module.hv_ref):
+                    self._by_device.setdefault(ref.device, []).append(module.name)
+        return list(dict.fromkeys(n for d in sorted(devices) for n in self._by_device.get(d, [])))
 
     def record_status(self, device: str, payload: Any) -> None:
         if isinstance(payload, list):
@@ -146,12 +155,16 @@ class SafetyState:
         }
         return {"rules": rules, "ts": now}
 
-    def module_body(self, module: ModuleConfig, now: float) -> dict[str, Any]:
+    def module_body(
+        self, module: ModuleConfig, now: float, inhibits: dict[str, list[str]] | None = None
+    ) -> dict[str, Any]:
+        """``inhibits``: :meth:`inhibits`, when the caller has it (it costs O(modules) to make)."""
+        inhibited = (inhibits if inhibits is not None else self.inhibits()).get(module.name)
         state, reason = module_state(
             module,
             self.channel(module.lv_ref),
             self.channel(module.hv_ref),
-            bool(self.interlocked(module.name)),
+            bool(inhibited),
         )
         sequence, error = self.sequence.get(module.name, ("idle", None))
         return {
@@ -164,11 +177,20 @@ class SafetyState:
             "ts": now,
         }
 
-    def module_updates(self, now: float, force: bool = False) -> list[tuple[str, dict[str, Any]]]:
-        """Module status bodies that changed since last published (or all, with ``force``)."""
+    def module_updates(
+        self, now: float, force: bool = False, devices: set[str] | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Module status bodies that changed since last published (or all, with ``force``).
+
+        ``devices``: look only at the modules on these devices (a status of one device
+        changes only its own modules; rules and sequences change any, and pass None).
+        """
         out = []
-        for name, module in self.modules.items():
-            body = self.module_body(module, now)
+        inhibits = self.inhibits()  # once per call: per module it made a stand of N modules O(N²)
+        names = self.modules if devices is None else self._on_devices(devices)
+        for name in names:
+            module = self.modules[name]
+            body = self.module_body(module, now, inhibits)
             key = (body["state"], body["reason"], body["sequence"], body["error"])
             if force or key != self._published.get(name):
                 self._published[name] = key

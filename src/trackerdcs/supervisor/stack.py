@@ -14,13 +14,13 @@ from trackerdcs.bus.broker import BrokerPlan, check_port_free, plan_broker, wait
 from trackerdcs.bus.settings import BrokerSettings, Protocol
 from trackerdcs.runtime.processes import finish, stop
 from trackerdcs.stand import Stand
+from trackerdcs.supervisor.parts import ARCHIVE, SAFETY
 from trackerdcs.supervisor.restart import Supervised
 from trackerdcs.supervisor.watch import Availability
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_STAGGER = 0.15  # s between service starts on the embedded broker
-ARCHIVE = "archive"
 HOST_SIZE = 20  # simulated devices per host process: 160 devices are 8 processes
 
 
@@ -33,6 +33,7 @@ class StackOptions:
     broker: str = "auto"  # auto, mosquitto or embedded
     online_timeout: float = 60.0
     archive: str | None = None  # --archive URL; None: the stand's, else SQLite in data_dir
+    only: set[str] | None = None  # --only: the parts this machine runs (supervisor/parts.py); None: all
 
 
 @dataclass
@@ -104,10 +105,13 @@ async def _run_services(
     try:
         # Subscribed before anything starts, so no fresh "online" can be missed.
         await asyncio.wait_for(watch.subscribed.wait(), options.online_timeout)
-        # The archiver first: once it is subscribed, no sample of the devices is missed.
-        archiver, services = children[0], children[1:]
-        tasks.append(asyncio.create_task(archiver.run()))
-        await _wait_online(watch, [ARCHIVE], options.online_timeout)
+        # The archiver first (where this machine runs it): once it is subscribed, no sample
+        # of the devices is missed.
+        services = children
+        if children and children[0].name == ARCHIVE:
+            archiver, services = children[0], children[1:]
+            tasks.append(asyncio.create_task(archiver.run()))
+            await _wait_online(watch, [ARCHIVE], options.online_timeout)
         for child in services:
             tasks.append(asyncio.create_task(child.run()))
             if plan is not None and plan.kind == "embedded":
@@ -148,25 +152,31 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
         argv = service_argv(command, options, broker)
         return Supervised(name, argv, availability=availability, on_exit=exited)
 
-    children = [child(ARCHIVE, archive_command(options))]
-    if options.stand.has_safety:
+    def wanted(name: str) -> bool:
+        return options.only is None or name in options.only
+
+    children = [child(ARCHIVE, archive_command(options))] if wanted(ARCHIVE) else []
+    if options.stand.has_safety and wanted(SAFETY):
         safety = ["safety", "run", "--data-dir", str(options.data_dir)]  # where its alarm book lives
-        children.append(child("safety", safety, [options.stand.interlock.name]))
-    hosted, alone = device_groups(options.stand)
+        children.append(child(SAFETY, safety, [options.stand.interlock.name]))
+    hosted, alone = device_groups(options.stand, wanted)
     for i, group in enumerate(hosted, start=1):
         children.append(child(f"devices-{i}", ["device", "host", *group], group))
     children += [child(name, ["device", "run", name]) for name in alone]
     return children
 
 
-def device_groups(stand: Stand, size: int = HOST_SIZE) -> tuple[list[list[str]], list[str]]:
+def device_groups(
+    stand: Stand, wanted: Callable[[str], bool] = lambda _: True, size: int = HOST_SIZE
+) -> tuple[list[list[str]], list[str]]:
     """Simulated devices in groups of up to ``size`` per host process; every other device alone.
 
     A device on real hardware keeps a process of its own, so that a driver hung in C code
     cannot stall its neighbours (docs/decisions/0025).
     """
-    simulated = [d.name for d in stand.devices if d.driver == "sim"]
-    alone = [d.name for d in stand.devices if d.driver != "sim"]
+    devices = [d for d in stand.devices if wanted(d.name)]
+    simulated = [d.name for d in devices if d.driver == "sim"]
+    alone = [d.name for d in devices if d.driver != "sim"]
     count = -(-len(simulated) // size)  # ceil: as few hosts as fit, filled evenly
     return [simulated[i::count] for i in range(count)], alone
 

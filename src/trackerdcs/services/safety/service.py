@@ -165,7 +165,7 @@ class SafetyService:
         async with self.changed:
             self.changed.notify_all()
         await self._apply(client, transitions)
-        await self._publish_modules(client)
+        await self._publish_modules(client, devices={device})
 
     async def _tick(self) -> None:
         while True:
@@ -320,9 +320,11 @@ class SafetyService:
             for event in events or []:
                 await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
 
-    async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
+    async def _publish_modules(
+        self, client: aiomqtt.Client, force: bool = False, devices: set[str] | None = None
+    ) -> None:
         async with self._modules_lock:  # updates computed inside: they number what goes out next
-            for name, body in self.state.module_updates(self.clock(), force):
+            for name, body in self.state.module_updates(self.clock(), force, devices):
                 await client.publish(DeviceTopics(name).status, dumps(body), qos=1, retain=True)
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:

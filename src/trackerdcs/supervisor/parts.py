@@ -1,0 +1,35 @@
+"""``dcs up --only``: the part of a stand that runs on this machine.
+
+A big stand spreads over several PCs that share one broker (or brokers joined by
+mosquitto's bridge). Each PC runs the devices that match its patterns; the safety
+service and the archiver run where a pattern names them (``safety``, ``archive``), once.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from trackerdcs.stand import Stand, StandError
+
+ARCHIVE, SAFETY = "archive", "safety"
+
+
+def part_names(stand: Stand) -> list[str]:
+    """What ``--only`` patterns can name: the archiver, the safety service, every device."""
+    return [ARCHIVE, *([SAFETY] if stand.has_safety else []), *(d.name for d in stand.devices)]
+
+
+def select(stand: Stand, patterns: tuple[str, ...]) -> set[str] | None:
+    """The names the patterns match (comma-separated globs); None: the whole stand."""
+    if not patterns:
+        return None
+    names = part_names(stand)
+    chosen: set[str] = set()
+    for pattern in (p.strip() for text in patterns for p in text.split(",") if p.strip()):
+        matched = [n for n in names if fnmatchcase(n, pattern)]
+        if not matched:
+            raise StandError(
+                f"{stand.source}: --only {pattern!r} matches nothing (parts: {', '.join(names)})"
+            )
+        chosen.update(matched)
+    return chosen
