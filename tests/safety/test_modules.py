@@ -492,6 +492,4 @@ def test_module_updates_of_many_modules_stay_linear_under_a_holding_rule() -> No
     state.inhibits = counted  # type: ignore[method-assign]
     updates = state.module_updates(2.0, force=True)
     assert len(updates) == 2048
-        b["state"] for _, b in updates
-    }
     assert calls == 1  # not once per module: that made 5,120 modules O(N²)
