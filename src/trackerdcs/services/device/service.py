@@ -33,6 +33,8 @@ from trackerdcs.services.device.io_thread import DeviceIO
 
 log = logging.getLogger(__name__)
 
+REPLIES_IN_FLIGHT = 64  # replies waiting for their PUBACK at once, per device
+
 
 class DeviceService:
     """Runs one device until cancelled."""
@@ -63,6 +65,8 @@ class DeviceService:
         self.seq = 0
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
+        self._replies: set[asyncio.Task[None]] = set()
+        self._reply_slots = asyncio.Semaphore(REPLIES_IN_FLIGHT)
         self._last_key: tuple[object, ...] | None = None
         self._last_publish = float("-inf")
 
@@ -74,6 +78,8 @@ class DeviceService:
                 if self.guard is not None and self.guard.require_heartbeat:
                     tasks.create_task(self._watchdog(self.guard, self.guard.require_heartbeat))
         finally:
+            for task in list(self._replies):  # replies still waiting for a broker that is gone
+                task.cancel()
             self.io.close()
             self.device.close()
 
@@ -213,5 +219,22 @@ class DeviceService:
             honour_cancel()
 
     async def _send_reply(self, client: aiomqtt.Client, reply: Reply, request: Properties | None) -> None:
+        """Hand the reply to a task: the next command is handled while its PUBACK is on the way.
+
+        An interlock sends a switch-off to every channel at once; waiting for each reply's
+        acknowledgement before taking the next command made 64 channels 128 round trips.
+        At most REPLIES_IN_FLIGHT wait at a time, so a stalled broker cannot grow them.
+        """
+        await self._reply_slots.acquire()
+        task = asyncio.create_task(self._publish_reply(client, reply, request))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _publish_reply(self, client: aiomqtt.Client, reply: Reply, request: Properties | None) -> None:
         own = (self.topics.cmd_filter[:-1], self.topics.sim_filter[:-1])  # never answer into our own commands
-        await send_reply(client, self.topics.reply, reply, request, own)
+        try:
+            await send_reply(client, self.topics.reply, reply, request, own)
+        except aiomqtt.MqttError as exc:  # the session is gone; the receive loop ends it
+            log.warning("%s: reply to %s not sent: %s", self.device.name, reply.topic, exc)
+        finally:
+            self._reply_slots.release()

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PUBLISH_BATCH = 256  # module statuses in flight at once
+
 
 class SafetyService:
     def __init__(
@@ -324,8 +326,15 @@ class SafetyService:
         self, client: aiomqtt.Client, force: bool = False, devices: set[str] | None = None
     ) -> None:
         async with self._modules_lock:  # updates computed inside: they number what goes out next
-            for name, body in self.state.module_updates(self.clock(), force, devices):
-                await client.publish(DeviceTopics(name).status, dumps(body), qos=1, retain=True)
+            updates = self.state.module_updates(self.clock(), force, devices)
+            # Pipelined: the client sends them in this order, and we wait for the acknowledgements
+            # together. One at a time, an interlock on 5,120 modules kept this loop from reading
+            # the replies to its own switch-offs for seconds.
+            for start in range(0, len(updates), PUBLISH_BATCH):
+                batch = updates[start : start + PUBLISH_BATCH]
+                await asyncio.gather(
+                    *(client.publish(DeviceTopics(n).status, dumps(b), qos=1, retain=True) for n, b in batch)
+                )
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:
