@@ -26,6 +26,7 @@ from trackerdcs.services.safety.build import safety_service
 from trackerdcs.stand import StandError, default_stand_text
 from trackerdcs.stand.archive import DEFAULT_DATA
 from trackerdcs.supervisor.parts import select
+from trackerdcs.supervisor.restart import StartFailed
 from trackerdcs.supervisor.stack import StackInfo, StackOptions, run_stack
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def up(
     options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind, archive=archive_url, only=part)
     try:
         run_async(run_stack(options, _banner))
-    except BrokerError as exc:
+    except (BrokerError, StartFailed) as exc:
         raise fail(str(exc)) from None
     except TimeoutError:
         raise fail("not every device came online in time; see the log above", 1) from None

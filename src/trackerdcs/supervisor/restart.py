@@ -17,6 +17,11 @@ CRASH_LOOP = 5  # this many exits ...
 CRASH_WINDOW = 120.0  # ... within this many seconds: the child keeps dying, and we say so
 
 OnExit = Callable[["Supervised", int], Awaitable[None]]
+EXIT_CONFIG = 2  # what `dcs` exits with on a bad stand file or option: retrying cannot help
+
+
+class StartFailed(RuntimeError):
+    """A child refused its configuration while the stack was starting: nothing should run."""
 
 
 class Supervised:
@@ -46,6 +51,7 @@ class Supervised:
         self.on_exit = on_exit
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
+        self.starting = True  # the stack clears this once it is up: from then on, always restart
         self._exits: deque[float] = deque(maxlen=CRASH_LOOP)
 
     async def start(self) -> asyncio.subprocess.Process:
@@ -60,6 +66,8 @@ class Supervised:
             while True:
                 started = loop.time()
                 code = await self._run_once()
+                if code == EXIT_CONFIG and self.starting:
+                    raise StartFailed(f"{self.name} refused its configuration (exit code {code}): see above")
                 if loop.time() - started > STABLE_AFTER:
                     delay = self.min_delay
                 self.restarts += 1

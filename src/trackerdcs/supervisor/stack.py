@@ -111,7 +111,7 @@ async def _run_services(
         if children and children[0].name == ARCHIVE:
             archiver, services = children[0], children[1:]
             tasks.append(asyncio.create_task(archiver.run()))
-            await _wait_online(watch, [ARCHIVE], options.online_timeout)
+            await _wait_online(watch, [ARCHIVE], options.online_timeout, tasks)
         for child in services:
             tasks.append(asyncio.create_task(child.run()))
             if plan is not None and plan.kind == "embedded":
@@ -119,7 +119,9 @@ async def _run_services(
                 # client_connected_cb iterates a dict that changes); the client then
                 # waits 10 s for a CONNACK. Spacing the starts avoids it.
                 await asyncio.sleep(EMBEDDED_STAGGER)
-        await _wait_online(watch, names, options.online_timeout)
+        await _wait_online(watch, names, options.online_timeout, tasks)
+        for child in children:
+            child.starting = False
         kind = plan.kind if plan else "external"
         on_ready(StackInfo(broker, kind, names, time.monotonic() - started))
         # Until cancelled: none of them ends by itself. asyncio.wait, unlike gather, does not
@@ -186,9 +188,19 @@ def archive_command(options: StackOptions) -> list[str]:
     return command + (["--archive", options.archive] if options.archive else [])
 
 
-async def _wait_online(watch: Availability, names: list[str], timeout: float) -> None:
+async def _wait_online(
+    watch: Availability, names: list[str], timeout: float, tasks: list[asyncio.Task[None]]
+) -> None:
+    """Wait for ``names`` to come online, unless a child fails to start meanwhile (StartFailed)."""
+    waiting = asyncio.create_task(watch.wait_online(names, timeout))
     try:
-        await watch.wait_online(names, timeout)
+        done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {waiting}:
+            task.result()  # a child that ended raises what ended it (StartFailed)
+        waiting.result()
     except TimeoutError:
         log.error("not online after %.0f s: %s", timeout, ", ".join(watch.missing(names)))
         raise
+    finally:
+        if not waiting.done():
+            waiting.cancel()

@@ -13,7 +13,7 @@ import pytest
 
 from tests.archive.test_sqlite_schema import V1_SCHEMA
 from tests.archiving import Load, running_archiver
-from tests.helpers import TIMEOUT, BrokerProcess, dcs_argv, wait_until
+from tests.helpers import TIMEOUT, BrokerProcess, dcs_argv, free_port, wait_until
 from trackerdcs.archive.sqlite import SqliteBackend
 
 
@@ -102,3 +102,16 @@ async def test_dcs_history_reads_while_the_archiver_writes(mosquitto: BrokerProc
             assert load.statuses() > statuses  # the load went on while it read
         assert counts[-1] > 0
         assert counts == sorted(counts)  # each read sees at least what the last one saw
+
+
+def test_dcs_up_on_a_newer_archive_stops_with_one_line_instead_of_retrying(tmp_path: Path) -> None:
+    """The archiver refuses the file (exit 2): at start-up, dcs up stops with its reason, starting nothing."""
+    url = too_new(tmp_path / "archive.sqlite3")
+    argv = dcs_argv(
+        "up", "--archive", url, "--mqtt-port", str(free_port()), "--data-dir", str(tmp_path / "d")
+    )
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT * 4)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "archive refused its configuration" in result.stderr
+    assert "version 7" in result.stderr
+    assert "Stand is up" not in result.stdout
