@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SESSION_EXPIRY = 7 * 24 * 3600  # s a persistent session outlives its client
 QUEUE_LIMIT = 10_000  # bounded queues in both directions: overflow is an error, not a loss
+INFLIGHT_LIMIT = 1_000  # QoS 1 publishes awaiting their PUBACK at once
 V5_PROBE_TIMEOUT = 3.0  # s to wait for a v5 CONNACK before trying 3.1.1
 BACKOFF_MIN, BACKOFF_MAX = 0.1, 5.0  # s between reconnection attempts
 
@@ -85,6 +86,10 @@ async def session(
             tls_context=tls_context(settings),
             max_queued_incoming_messages=QUEUE_LIMIT,
             max_queued_outgoing_messages=QUEUE_LIMIT,
+            # paho keeps 20 QoS 1 publishes in flight by default, so an interlock's burst of
+            # 5,120 switch-offs went out 20 per round trip. A v5 broker still caps it with its
+            # Receive Maximum (the generated mosquitto config: 100).
+            max_inflight_messages=INFLIGHT_LIMIT,
             # paho leaves Nagle's algorithm on, which delays each small publish ~40 ms.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
