@@ -23,7 +23,14 @@ import aiomqtt
 
 from trackerdcs.bus.replies import send_reply
 from trackerdcs.bus.requests import Requester
-from trackerdcs.bus.session import honour_cancel, keep_connected, online_session, payload_bytes
+from trackerdcs.bus.session import (
+    honour_cancel,
+    keep_connected,
+    online_session,
+    payload_bytes,
+    publish_all,
+    subscribe_all,
+)
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.contract.payloads import (
     ONLINE,
@@ -47,8 +54,6 @@ if TYPE_CHECKING:
     from trackerdcs.services.safety.notify import Notifier
 
 log = logging.getLogger(__name__)
-
-PUBLISH_BATCH = 256  # module statuses in flight at once
 
 
 class SafetyService:
@@ -103,18 +108,21 @@ class SafetyService:
         self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
         # Only the stand's own devices (and what its rules watch): other traffic on the
         # broker must not queue up here.
-        for name in self.stand.watched_devices():
-            await client.subscribe(DeviceTopics(name).status, qos=1)
-            await client.subscribe(DeviceTopics(name).availability, qos=1)
-        for topic in (self.requester.reply_filter(), self.topics.cmd_filter):
-            await client.subscribe(topic, qos=1)
-        for name in self.state.modules:
-            await client.subscribe(DeviceTopics(name).cmd_filter, qos=1)
-            await client.publish(DeviceTopics(name).availability, ONLINE, qos=1, retain=True)
-            meta = Meta(
-                kind="module", driver="safety", commands=["off", "on"], period=self.stand.interlock.heartbeat
-            )
-            await client.publish(DeviceTopics(name).meta, meta.model_dump_json(), qos=1, retain=True)
+        filters = [
+            t
+            for n in self.stand.watched_devices()
+            for t in (DeviceTopics(n).status, DeviceTopics(n).availability)
+        ]
+        filters += [self.requester.reply_filter(), self.topics.cmd_filter]
+        filters += [DeviceTopics(name).cmd_filter for name in self.state.modules]
+        await subscribe_all(client, filters)
+        meta = Meta(
+            kind="module", driver="safety", commands=["off", "on"], period=self.stand.interlock.heartbeat
+        )
+        body = meta.model_dump_json()
+        retained = [(DeviceTopics(name).availability, ONLINE) for name in self.state.modules]
+        retained += [(DeviceTopics(name).meta, body) for name in self.state.modules]
+        await publish_all(client, retained)
         await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         events, self._startup_events = self._startup_events, []
         self.state.engine.tick(self.clock())  # stale rules start pending: no data yet, no trust
@@ -330,11 +338,7 @@ class SafetyService:
             # Pipelined: the client sends them in this order, and we wait for the acknowledgements
             # together. One at a time, an interlock on 5,120 modules kept this loop from reading
             # the replies to its own switch-offs for seconds.
-            for start in range(0, len(updates), PUBLISH_BATCH):
-                batch = updates[start : start + PUBLISH_BATCH]
-                await asyncio.gather(
-                    *(client.publish(DeviceTopics(n).status, dumps(b), qos=1, retain=True) for n, b in batch)
-                )
+            await publish_all(client, [(DeviceTopics(n).status, dumps(b)) for n, b in updates])
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:
