@@ -122,12 +122,12 @@ def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: st
         up.wait_output(f"({kind})")  # the banner's next line: the reader thread may not have it yet
         assert f"mqtt://127.0.0.1:{port}" in up.output
         children = children_of(up.popen.pid)
-        assert len(children) >= 7, (
-            f"broker, archiver, safety service and four devices expected, got {children}"
+        assert len(children) >= 8, (
+            f"broker, archiver, safety service, four devices and the DAQ expected, got {children}"
         )
         status = run_dcs("status", "--json", "--broker", f"mqtt://127.0.0.1:{port}")
         views = json.loads(status.stdout)
-        assert sorted(views) == ["M1", "archive", "env", "hv", "interlock", "lv", "sensor_1"]
+        assert sorted(views) == ["M1", "archive", "daq", "env", "hv", "interlock", "lv", "sensor_1"]
         assert {v["availability"] for v in views.values()} == {"online"}
         # The safety service keeps its alarm book in the data directory dcs up was given.
         book = tmp_path / "demo" / "alarms.json"

@@ -138,7 +138,7 @@ async def _gather(tasks: list[asyncio.Task[None]]) -> None:
 
 
 def _children(options: StackOptions, broker: BrokerSettings, watch: Availability) -> list[Supervised]:
-    """The archiver, then the safety service (when the stand has one), then every device."""
+    """The archiver, the safety service (when the stand has one), every device, the DAQ (with [daq])."""
 
     async def exited(child: Supervised, code: int) -> None:
         await watch.mark_offline(child.availability)
@@ -152,7 +152,14 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
         safety = ["safety", "run", "--data-dir", str(options.data_dir)]  # where its alarm book lives
         children.append(child("safety", safety, options.stand.interlock.name))
     children += [child(d.name, ["device", "run", d.name]) for d in options.stand.devices]
+    if options.stand.daq is not None:
+        children.append(child("daq", daq_command(options), options.stand.daq.name))
     return children
+
+
+def daq_command(options: StackOptions) -> list[str]:
+    command = ["daq", "run", "--data-dir", str(options.data_dir)]
+    return command + (["--archive", options.archive] if options.archive else [])
 
 
 def archive_command(options: StackOptions) -> list[str]:
