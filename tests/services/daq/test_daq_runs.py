@@ -4,13 +4,15 @@ are checked against what was published."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import decode, probe
+from tests.helpers import dcs_argv, decode, probe
 from tests.services.daq.stack import (
     Stack,
     check_conditions,
@@ -164,6 +166,52 @@ async def test_a_calibration_ph2acf_does_not_know(stack: Stack) -> None:
         1,
     )
     assert record["error_line"] == "Error: calibration tag notreal does not exist"
+
+
+def dcs(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    options = ["--config", str(stack.root / "stand.toml")]
+    data = ["--data-dir", str(stack.root / "data")]
+    broker = ["--broker", stack.broker.url] if args[0] == "daq" else data
+    return subprocess.run(dcs_argv(*args, *options, *broker), capture_output=True, text=True, timeout=120)
+
+
+async def test_the_command_line_starts_follows_lists_and_shows_a_run(stack: Stack, tmp_path: Path) -> None:
+    async with probe(stack.broker) as p:
+        await online(p, "daq")
+        await hv_on(p)
+    started = await asyncio.to_thread(
+        dcs, stack, "daq", "start", "PSquickTest", "--module", "M1", "--note", "cli"
+    )
+    assert started.returncode == 0, started.stderr
+    lines = started.stdout.splitlines()
+    assert lines[0].startswith("accepted: run daqtest-")
+    assert any(line.endswith("running, step OTPSADCCalibration") for line in lines), lines
+    assert "done" in lines[-2]
+    run = lines[-1].split()[1].rstrip(":")
+    listed = await asyncio.to_thread(
+        dcs, stack, "runs", "--module", "M1", "--since", "1h", "--status", "done"
+    )
+    assert listed.stdout.splitlines()[0].split()[0] == run
+    assert "failed" not in listed.stdout
+    shown = await asyncio.to_thread(dcs, stack, "runs", "show", run)
+    assert shown.returncode == 0, shown.stderr
+    assert "status     done" in shown.stdout
+    assert "hv:0.vmon" in shown.stdout
+    as_json = json.loads((await asyncio.to_thread(dcs, stack, "runs", "show", run, "--json")).stdout)
+    assert (as_json["run"], as_json["note"]) == (int(run), "cli")
+    vmon = {c["signal"]: c for c in as_json["conditions"]}["hv:0.vmon"]
+    plot = tmp_path / "run.png"
+    history = await asyncio.to_thread(
+        dcs, stack, "history", "hv", "0", "vmon", "--run", run, "--json", "--plot", str(plot)
+    )
+    assert history.returncode == 0, history.stderr
+    values = [json.loads(line)["value"] for line in history.stdout.splitlines()]
+    assert len(values) == vmon["count"]  # --run selects exactly the record's window
+    assert (min(values), max(values)) == (vmon["min"], vmon["max"])
+    assert plot.stat().st_size > 0
+    missing = await asyncio.to_thread(dcs, stack, "runs", "show", "999999")
+    assert missing.returncode == 1
+    assert "no run '999999'" in missing.stderr
 
 
 async def test_a_run_stopped_by_a_dewpoint_interlock(stack: Stack) -> None:
