@@ -24,6 +24,7 @@ from trackerdcs.cli.common import (
 from trackerdcs.contract.payloads import Reply
 from trackerdcs.operator.client import NoReply
 from trackerdcs.operator.daq import start_and_follow
+from trackerdcs.runstore.open import StoreUrlError, check_store_url
 
 
 def register(cli: click.Group) -> None:
@@ -39,6 +40,12 @@ def daq() -> None:
 @common_options
 @ARCHIVE_OPTION
 @DATA_OPTION
+@click.option(
+    "--store",
+    envvar="DCS_RUNSTORE",
+    metavar="URL",
+    help="Run store: mongodb://[user@]HOST:PORT/DB (password: DCS_RUNSTORE_PASSWORD); default: [daq] store.",
+)
 def daq_run(
     config: Path | None,
     broker_url: str | None,
@@ -46,12 +53,21 @@ def daq_run(
     quiet: int,
     archive_url: str | None,
     data_dir: Path,
+    store: str | None,
 ) -> None:
     """Run the stand's DAQ service (`dcs up` starts it when the stand has a [daq] table)."""
     from trackerdcs.services.daq.build import daq_service  # only this command's
 
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
+    if stand.daq is None:
+        raise fail(f"{stand.source}: no [daq] table: the stand runs no DAQ")
+    if store is not None:
+        try:
+            check_store_url(store)
+        except StoreUrlError as exc:
+            raise fail(f"--store: {exc}") from None
+        stand.daq.store = store
     settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
     target_or_exit(stand, data_dir, archive_url)
     try:
