@@ -23,7 +23,8 @@ class Outbox:
         self.store = store
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # numbering new files
+        self._flush_lock = threading.Lock()  # one delivery at a time; writes need not wait for it
         files = self._files()
         self._next = int(files[-1].stem) + 1 if files else 0
         self.last_error: str | None = None
@@ -38,7 +39,7 @@ class Outbox:
 
     def keep(self, record: Record) -> None:
         """Put ``record`` on disk, fsynced, behind every write still waiting (fast: no database)."""
-        with self._lock:
+        with self._write_lock:
             path = self.directory / f"{self._next:012d}.json"
             self._next += 1
             tmp = path.with_suffix(".tmp")
@@ -47,10 +48,15 @@ class Outbox:
                 out.flush()
                 os.fsync(out.fileno())
             tmp.replace(path)
+            directory = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the rename itself survives a power cut
+            finally:
+                os.close(directory)
 
     def flush(self) -> int:
         """Deliver what is kept, oldest first; return how many writes are still waiting."""
-        with self._lock:
+        with self._flush_lock:
             files = self._files()
             for index, path in enumerate(files):
                 try:

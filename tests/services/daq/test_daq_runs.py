@@ -101,7 +101,9 @@ async def test_a_run_stopped_by_the_operator_while_busy_refuses_another(stack: S
         mark = p.mark()
         reply = await p.command("/daq/cmd/start", json.dumps({"calibration": "PSquickTest", "config": slow}))
         run_id = reply.message.split(":", 1)[0].removeprefix("run ")
-        await p.status("daq", lambda s: s.get("state") == "running" and s.get("step"), start=mark)
+        status = await p.status("daq", lambda s: s.get("state") == "running" and s.get("step"), start=mark)
+        # a sample inside the run's window, so that its conditions have something to summarise
+        await p.status("hv", lambda s: s[0]["ts"] > status["started_at"], start=mark)
         busy = await p.command("/daq/cmd/start", json.dumps({"calibration": "pedenoise", "config": hang}))
         assert (busy.ok, busy.reason) == (False, "busy")
         stop = await p.command("/daq/cmd/stop", "")
@@ -151,7 +153,7 @@ async def test_each_known_failure(
     assert record["run"] is None  # it died before `Run N started`: recorded all the same
     if fail != "crash":
         assert record["error_line"]
-    check_conditions(p, record)
+    check_conditions(p, record, points=False)  # it fails at once: maybe within one device period
 
 
 async def test_a_calibration_ph2acf_does_not_know(stack: Stack) -> None:

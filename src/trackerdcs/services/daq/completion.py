@@ -43,7 +43,8 @@ class Completion:
         process, tracker = active.process, active.tracker
         start = floor_ms(active.started)
         end = ceil_ms(stop)
-        config = str(active.request.get("config") or self.stand.daq.config if self.stand.daq else "")
+        default = self.stand.daq.config if self.stand.daq is not None else ""
+        config = str(active.request.get("config") or default)
         record = first_record(active.id, self.stand.name, active.request, active.modules, config, start)
         record.update(final_fields(tracker, returncode, start, end))
         record.update(file_fields(self.workdir, tracker.results, tracker.monitor, process.launch.logs))

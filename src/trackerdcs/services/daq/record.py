@@ -12,7 +12,6 @@ import datetime as dt
 import math
 import time
 import uuid
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +108,3 @@ def file_fields(
             "stderr_log": str(logs[1]),
         }
     }
-
-
-def tail(lines: deque[str]) -> list[str]:
-    return list(lines)

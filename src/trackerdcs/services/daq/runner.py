@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections import deque
@@ -143,6 +144,4 @@ class RunProcess:
 
 
 def signal_group_members(pgid: int) -> None:
-    import os
-
     os.killpg(pgid, signal.SIGKILL)

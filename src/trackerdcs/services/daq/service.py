@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -386,12 +388,8 @@ def _json(raw: bytes) -> Any:
 
 
 def _python() -> str:
-    import sys
-
     return sys.executable
 
 
 def _environment(extra: dict[str, str]) -> dict[str, str]:
-    import os
-
     return {**os.environ, **extra}
