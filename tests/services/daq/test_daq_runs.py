@@ -24,6 +24,7 @@ from tests.services.daq.stack import (
     start_stack,
     stop_stack,
 )
+from trackerdcs.runstore.base import RunQuery
 
 pytestmark = pytest.mark.broker
 
@@ -83,6 +84,11 @@ async def test_refusals_name_their_reason(stack: Stack) -> None:
             assert (reply.ok, reply.reason) == (False, reason), (payload, reply)
         unknown = await p.command("/daq/cmd/reboot", "")
         assert unknown.reason == "unknown_command"
+        meta = next(decode(m) for m in p.messages if m.topic.value == "/daq/meta")
+        assert (meta["kind"], meta["driver"], meta["commands"]) == ("daq", "python", ["start", "stop"])
+        store = stack.store()
+        assert store.find(RunQuery(status="starting")) == []  # a refused run leaves no record
+        store.close()
         mark = p.mark()
         assert (await p.command("/M1/cmd/off", "")).ok
         await module_state(p, "OFF", start=mark)

@@ -112,7 +112,10 @@ class DaqService:
         await client.subscribe(self.interlock.inhibit, qos=1)
         await client.subscribe(self.interlock.events, qos=1)
         meta = Meta(
-            kind="daq", driver=self.config.command[0], commands=["start", "stop"], period=STATUS_PERIOD
+            kind="daq",
+            driver=Path(self.config.command[0].replace("{python}", "python")).name,
+            commands=["start", "stop"],
+            period=STATUS_PERIOD,
         )
         await client.publish(self.topics.meta, meta.model_dump_json(), qos=1, retain=True)
         await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
