@@ -44,6 +44,7 @@ bench: $(STAMP) services
 	$(BIN)/python -m benchmarks.bench_stack
 	$(BIN)/python -m benchmarks.bench_interlock
 	$(BIN)/python -m benchmarks.bench_archive
+	$(BIN)/python -m benchmarks.bench_daq
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ from aiosmtpd.controller import Controller
 
 from tests.helpers import BrokerProcess, free_port
 from tests.influx import InfluxProcess
+from tests.mongo import MongoProcess
 from tests.receivers import MailBox, WebHook
 
 
@@ -73,6 +74,15 @@ def influx(tmp_path: Path) -> Iterator[InfluxProcess]:
 def shared_influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxProcess]:
     """One InfluxDB for the tests that only write and read (each uses its own database)."""
     process = InfluxProcess(tmp_path_factory.mktemp("influxdb"))
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def mongodb(tmp_path: Path) -> Iterator[MongoProcess]:
+    """A real MongoDB-compatible server (SecantusDB) on a free loopback port, temporary data."""
+    process = MongoProcess(tmp_path / "mongodb")
     process.start()
     yield process
     process.stop()

@@ -130,3 +130,20 @@ def test_a_timestamp_that_is_not_a_time_falls_back_to_the_arrival(ts: str) -> No
     raw = ('{"a": 1, "ts": ' + ts + "}").encode()
     (point,) = decode(Message("/x/status", raw, 2.0)).points
     assert point.time_ns == 2_000_000_000
+
+
+def test_ph2acf_monitoring_is_stamped_on_arrival_and_failed_reads_keep_their_own_field() -> None:
+    from trackerdcs.archive.points import Message as Msg
+    from trackerdcs.archive.points import decode as decode_message
+
+    body = b'{"counter": 3, "timestamp": 1234.5, "LpGBT_OG0_temp": 31.5, "Sensor_OG0_temp": "NO_READ"}'
+    decoded = decode_message(Msg("/ph2acf/data", body, 1_800_000_000.25))
+    [point] = decoded.points
+    assert point.measurement == "ph2acf"
+    assert point.time_ns == 1_800_000_000_250_000_000  # arrival, not the monotonic timestamp
+    assert point.fields == {
+        "counter": 3.0,
+        "monotonic": 1234.5,
+        "LpGBT_OG0_temp": 31.5,
+        "Sensor_OG0_temp_error": "NO_READ",
+    }

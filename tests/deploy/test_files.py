@@ -51,7 +51,17 @@ def test_compose_files_validate_against_the_compose_specification(out: Path, nam
 
 def test_the_seed_roles_are_all_there_with_pinned_images_healthchecks_and_restart(out: Path) -> None:
     services = compose(out)["services"]
-    for role in ("mosquitto", "influxdb", "archiver", "grafana", "nodered", "mongodb", "gateway", "safety"):
+    for role in (
+        "mosquitto",
+        "influxdb",
+        "archiver",
+        "grafana",
+        "nodered",
+        "mongodb",
+        "gateway",
+        "safety",
+        "daq",
+    ):
         assert role in services, role
     dummy = compose(out, "docker-compose.dummy.yml")["services"]
     assert set(dummy) == {"device-hv", "device-lv", "device-sensor_1", "device-env"}
@@ -183,6 +193,24 @@ def test_the_acl_confines_a_device_to_its_own_topics(out: Path) -> None:
     reads = sorted(line.split()[-1] for line in hv.splitlines() if line.startswith("topic read"))
     assert writes == ["/hv/availability", "/hv/meta", "/hv/reply", "/hv/reply/#", "/hv/status"]
     assert reads == ["/hv/cmd/#", "/hv/sim/#", "/interlock/heartbeat", "/interlock/inhibit", "/lv/status"]
+
+
+def test_the_daq_has_its_own_broker_account_and_mongodb_user(out: Path) -> None:
+    blocks = (out / "mosquitto/acl").read_text().split("\n\n")
+    daq = next(b for b in blocks if "\nuser daq\n" in b + "\n")
+    writes = sorted(line.split()[-1] for line in daq.splitlines() if line.startswith("topic write"))
+    reads = sorted(line.split()[-1] for line in daq.splitlines() if line.startswith("topic read"))
+    assert writes == ["/daq/#"]
+    assert reads == ["/M1/status", "/daq/cmd/#", "/interlock/events", "/interlock/inhibit"]
+    services = compose(out)["services"]
+    command = services["daq"]["command"]
+    store = command[command.index("--store") + 1]
+    assert store.startswith("mongodb://daq@mongodb:27017/")  # no password in the command line
+    assert services["daq"]["environment"]["DCS_RUNSTORE_PASSWORD"] == "${MONGODB_DAQ}"
+    assert services["mongodb"]["environment"]["MONGO_DAQ_PASSWORD"] == "${MONGODB_DAQ}"
+    init = (out / "mongodb/init-daq.js").read_text()
+    assert "process.env.MONGO_DAQ_PASSWORD" in init
+    assert env_file(out)["MONGODB_DAQ"] not in init
 
 
 def test_grafana_is_provisioned_and_hardened(out: Path) -> None:

@@ -177,6 +177,6 @@ def test_the_services_stay_up_under_the_acl(stack) -> None:
     def everyone_online() -> bool:
         series = influxql(influx, 'SELECT last("online") FROM "availability" GROUP BY "device"')
         online[:] = sorted(s["tags"]["device"] for s in series if s["values"][0][1] == 1)
-        return set(online) >= {"hv", "lv", "env", "sensor_1", "archive", "interlock", "M1"}
+        return set(online) >= {"hv", "lv", "env", "sensor_1", "archive", "interlock", "M1", "daq"}
 
     wait_until(everyone_online, timeout=STACK_TIMEOUT, what=f"every service online (so far {online})")

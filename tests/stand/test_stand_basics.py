@@ -64,13 +64,29 @@ def test_broker_password_comes_from_a_file_beside_the_stand(tmp_path: Path) -> N
         load_stand(stand_file).broker_settings(BrokerSettings())
 
 
+MODULE_STAND = """
+[[devices]]
+name = "hv"
+kind = "hv"
+[[devices]]
+name = "lv"
+kind = "lv"
+[[modules]]
+name = "M1"
+lv = "lv:0"
+hv = "hv:0"
+"""
+
+
 def test_the_readme_stand_example_is_valid() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     blocks = readme.split("```toml\n")[1:]
     assert blocks, "the README shows a stand file"
     for block in blocks:
         text = block.split("```", 1)[0]
-        if "[[devices]]" not in text:  # a fragment, e.g. [deploy]: checked inside a minimal stand
+        if "[[devices]]" not in text and "[daq]" in text:  # the [daq] fragment names module M1
+            text = MODULE_STAND + text
+        elif "[[devices]]" not in text:  # a fragment, e.g. [deploy]: checked inside a minimal stand
             text = '[[devices]]\nname = "hv"\nkind = "hv"\n' + text
         stand = parse_stand(text, "README.md")
         assert stand.devices

@@ -125,13 +125,14 @@ def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: st
         commands = [cmdline(pid) for pid in children]
         assert any(b"\0archive\0run\0" in c for c in commands), commands
         assert any(b"\0safety\0run\0" in c for c in commands), commands
+        assert any(b"\0daq\0run\0" in c for c in commands), commands
         # The four simulated devices share one host process, each with its own session.
         assert [c for c in commands if b"\0device\0host\0" in c] == [
             next(c for c in commands if b"\0hv\0lv\0sensor_1\0env" in c)
         ], commands
         status = run_dcs("status", "--json", "--broker", f"mqtt://127.0.0.1:{port}")
         views = json.loads(status.stdout)
-        assert sorted(views) == ["M1", "archive", "env", "hv", "interlock", "lv", "sensor_1"]
+        assert sorted(views) == ["M1", "archive", "daq", "env", "hv", "interlock", "lv", "sensor_1"]
         assert {v["availability"] for v in views.values()} == {"online"}
         # The safety service keeps its alarm book in the data directory dcs up was given.
         book = tmp_path / "demo" / "alarms.json"

@@ -5,6 +5,11 @@
   booleans as integers, text as strings; nested objects flattened with dots;
 - time = the measurement time ``ts`` the device stamped, not the arrival time.
 
+Ph2_ACF's own monitoring (``/ph2acf/data``, from ``runCalibration -c monitoronly``) goes to the
+measurement ``ph2acf``, stamped on arrival: its ``timestamp`` is a monotonic clock (kept as the
+field ``monotonic``). A failed read (``ERROR``, ``NO_READ``) is the string field ``<name>_error``,
+so a numeric field never changes type.
+
 Availability is stored in the measurement ``availability``, tag ``device``, field
 ``online`` (1 or 0), so a dashboard can shade the times a device was away. Alarm
 events (``/interlock/events``) go to the measurement ``events``, tag ``device``.
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from trackerdcs.archive.lineproto import Field
+from trackerdcs.contract.topics import PH2ACF_DATA, PH2ACF_MEASUREMENT
 
 META_KEYS = frozenset({"ts", "seq", "number"})  # not fields: time, gap detection, the tag
 RESERVED = frozenset({"time"})  # InfluxDB refuses a field called "time"
@@ -54,6 +60,8 @@ class Decoded:
 
 def decode(message: Message) -> Decoded:
     """Every point one message carries; a payload that is not JSON gives an error, not an exception."""
+    if message.topic == PH2ACF_DATA:
+        return _ph2acf(message)
     parts = message.topic.split("/")
     if len(parts) != 3 or parts[0] != "" or not parts[1]:
         return Decoded([], None, None, f"not an archived topic: {message.topic!r}")
@@ -70,6 +78,25 @@ def decode(message: Message) -> Decoded:
     default_ns = to_ns(message.arrival)
     points = [p for entry in entries if isinstance(entry, dict) if (p := _point(device, entry, default_ns))]
     return Decoded(points, device, _seq(entries))
+
+
+def _ph2acf(message: Message) -> Decoded:
+    try:
+        body = json.loads(message.payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Decoded([], PH2ACF_MEASUREMENT, None, f"{message.topic}: payload is not JSON ({exc})")
+    if not isinstance(body, dict):
+        return Decoded([], PH2ACF_MEASUREMENT, None, f"{message.topic}: expected a JSON object")
+    fields: dict[str, Field] = {}
+    for name, value in body.items():
+        if name == "timestamp" and isinstance(value, int | float) and not isinstance(value, bool):
+            fields["monotonic"] = float(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            fields[name] = float(value)
+        elif isinstance(value, str):
+            fields[f"{name}_error"] = value
+    point = Point(PH2ACF_MEASUREMENT, {}, fields, to_ns(message.arrival))
+    return Decoded([point] if fields else [], PH2ACF_MEASUREMENT, None)
 
 
 def to_ns(seconds: float) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -103,6 +104,9 @@ def archive_run(
 @click.option(
     "--plot", type=click.Path(path_type=Path, dir_okay=False), help="Draw the values into a PNG file."
 )
+@click.option(
+    "--run", "run", help="The window of this DAQ run (its number or record id): --since/--until ignored."
+)
 @click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False), help="Stand file.")
 @ARCHIVE_OPTION
 @DATA_OPTION
@@ -116,9 +120,19 @@ def history(
     config: Path | None,
     archive_url: str | None,
     data_dir: Path,
+    run: str | None = None,
 ) -> None:
     """Print the stored values of one field, e.g. `dcs history hv 0 vmon --since 2h`."""
     query = _query(args, since, until, limit)
+    marks = None
+    if run is not None:
+        from trackerdcs.cli.runs import find_run
+
+        record = find_run(config, data_dir, run)
+        if record.get("stop") is None:
+            raise fail(f"run {run} has no stop time yet")
+        marks = (record["start"].timestamp(), record["stop"].timestamp())
+        query = replace(query, since=marks[0], until=marks[1])
     stand = stand_or_exit(config)
     target = target_or_exit(stand, data_dir, archive_url)
     if target.scheme == "sqlite" and target.path is not None and not target.path.exists():
@@ -137,7 +151,7 @@ def history(
     if plot is not None:
         from trackerdcs.cli.plot import plot_series  # matplotlib loads slowly: only when asked
 
-        plot_series(series, query, plot)
+        plot_series(series, query, plot, marks)
         click.echo(f"plot written to {plot}", err=True)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import click
 
 from trackerdcs import __version__
-from trackerdcs.cli import archive, deploy, operate, run, safety
+from trackerdcs.cli import archive, daq, deploy, operate, run, runs, safety
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +21,8 @@ operate.register(cli)
 safety.register(cli)
 archive.register(cli)
 deploy.register(cli)
+daq.register(cli)
+runs.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,7 +9,8 @@ from trackerdcs.archive.backend import Query, Series
 from trackerdcs.contract.payloads import FIELD_UNITS
 
 
-def plot_series(series: Series, query: Query, path: Path) -> None:
+def plot_series(series: Series, query: Query, path: Path, marks: tuple[float, float] | None = None) -> None:
+    """``marks``: a run's start and stop, drawn as vertical lines."""
     import matplotlib
 
     matplotlib.use("Agg")  # no screen on a lab server
@@ -21,6 +22,11 @@ def plot_series(series: Series, query: Query, path: Path) -> None:
     if numeric:
         times, values = zip(*numeric, strict=True)
         axes.plot(times, values, marker="." if len(numeric) < 200 else None, linewidth=1)
+    for ts, label in zip(marks or (), ("run start", "run stop"), strict=False):
+        when = mdates.date2num(datetime.fromtimestamp(ts))  # type: ignore[no-untyped-call]
+        axes.axvline(when, color="tab:red", linestyle="--", linewidth=1, label=label)
+    if marks:
+        axes.legend(loc="best")
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]

@@ -49,6 +49,9 @@ class Reason(StrEnum):
     TRIPPED = "tripped"
     DEVICE_ERROR = "device_error"
     NOT_SIMULATED = "not_simulated"
+    BUSY = "busy"  # the DAQ: a run is already going
+    NOT_READY = "not_ready"  # the DAQ: a module of the run is not in the required state
+    UNKNOWN_CALIBRATION = "unknown_calibration"  # the DAQ: not in the stand's allowed list
 
 
 class ChannelState(StrEnum):

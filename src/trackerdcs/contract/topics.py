@@ -163,3 +163,23 @@ class InterlockTopics(DeviceTopics):
     @property
     def events(self) -> str:
         return f"{self.root}/events"
+
+
+PH2ACF_DATA = "/ph2acf/data"  # Ph2_ACF's own monitoring (``-c monitoronly``), JSON
+PH2ACF_MEASUREMENT = "ph2acf"  # where the archiver stores it
+
+
+@dataclass(frozen=True)
+class DaqTopics(DeviceTopics):
+    """The DAQ service's topics, besides the usual device ones.
+
+    - ``/<name>/cmd/start``  JSON: ``calibration`` (required), ``modules``, ``config``, ``session``,
+      ``operator``, ``note``
+    - ``/<name>/cmd/stop``   no payload
+    - ``/<name>/status``     retained: the run's state, number, step, times
+    - ``/<name>/events``     the run lifecycle
+    """
+
+    @property
+    def events(self) -> str:
+        return f"{self.root}/events"

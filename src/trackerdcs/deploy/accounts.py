@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trackerdcs.contract.topics import DeviceTopics, InterlockTopics, wildcard
+from trackerdcs.contract.topics import DaqTopics, DeviceTopics, InterlockTopics, wildcard
 from trackerdcs.stand import Stand
 
-ARCHIVER, SAFETY, NODERED, HEALTH = "archiver", "safety", "nodered", "health"
+ARCHIVER, SAFETY, NODERED, HEALTH, DAQ = "archiver", "safety", "nodered", "health", "daq"
 ARCHIVE_DEVICE = "archive"  # the archiver's own /archive/... topics
 ALL = "#"
 SIM_DRIVER = "sim"
@@ -43,6 +43,8 @@ def accounts(stand: Stand) -> list[Account]:
     out = [_device(stand, d.name) for d in stand.devices]
     out.append(_safety(stand))
     out.append(_archiver())
+    if stand.daq is not None:
+        out.append(_daq(stand))
     commands = _operator_topics(stand)
     out.append(Account(NODERED, "operator", commands, (ALL,)))
     out += [Account(u, "operator", commands, (ALL,)) for u in stand.deploy.operators]
@@ -73,6 +75,14 @@ def _safety(stand: Stand) -> Account:
     write += [DeviceTopics(m.name).root + "/#" for m in stand.modules]
     write += [DeviceTopics(d.name).cmd_filter for d in stand.devices]
     return Account(SAFETY, "safety", tuple(write), (ALL,))
+
+
+def _daq(stand: Stand) -> Account:
+    """The DAQ service: its own topics; it reads its commands, the modules and the interlocks."""
+    assert stand.daq is not None
+    t, lock = DaqTopics(stand.daq.name), InterlockTopics(stand.interlock.name)
+    modules = tuple(DeviceTopics(m.name).status for m in stand.modules)
+    return Account(DAQ, "daq", (t.root + "/#",), (t.cmd_filter, *modules, lock.inhibit, lock.events))
 
 
 def _archiver() -> Account:

@@ -17,7 +17,7 @@ import yaml
 import trackerdcs
 from trackerdcs.deploy import images as im
 from trackerdcs.deploy.accounts import NODERED, Account, accounts
-from trackerdcs.deploy.compose import ComposeBuilder
+from trackerdcs.deploy.compose import MONGO_INIT, MONGO_INIT_JS, ComposeBuilder
 from trackerdcs.deploy.grafana import write_grafana
 from trackerdcs.deploy.mosquitto import INTERNAL_PORT, write_mosquitto
 from trackerdcs.deploy.secrets import SecretStore, load_or_create
@@ -36,6 +36,7 @@ SERVICE_SECRETS = (
     "nodered-credential-secret",
     "dashboard",
     "mongodb-root",
+    "mongodb-daq",
 )
 COMPOSE_FILES = ("docker-compose.yml", "docker-compose.dev.yml", "docker-compose.dummy.yml")
 DOCKERIGNORE = "secrets/\n.env\n*.key\n"
@@ -133,6 +134,8 @@ def _compose(stand: Stand, out: Path, store: SecretStore) -> None:
     for name, body in zip(COMPOSE_FILES, contents, strict=True):
         (out / name).write_text(header + yaml.safe_dump(body, sort_keys=False, width=120))
     (out / "nodered.Dockerfile").write_text(NODERED_DOCKERFILE)
+    (out / MONGO_INIT).parent.mkdir(exist_ok=True)
+    (out / MONGO_INIT).write_text(MONGO_INIT_JS)
     (out / ".dockerignore").write_text(DOCKERIGNORE)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -60,3 +61,44 @@ async def finish(stopping: Coroutine[Any, Any, None]) -> None:
             cancelled = True
     if cancelled:
         raise asyncio.CancelledError
+
+
+async def spawn_captured(argv: list[str], cwd: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start a program in its own process group, no shell, stdout and stderr as separate pipes.
+
+    Lines of up to 1 MiB are read whole (asyncio's default limit is 64 KiB).
+    """
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+        limit=1 << 20,
+    )
+
+
+def signal_group(process: asyncio.subprocess.Process, sig: int) -> bool:
+    """Send ``sig`` to the child's whole process group (it leads one: see :func:`spawn_captured`)."""
+    if process.returncode is not None:
+        return False
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+async def interrupt_group(process: asyncio.subprocess.Process, name: str, grace: float) -> None:
+    """SIGINT to the group, then SIGKILL to the group after ``grace`` seconds."""
+    signal_group(process, signal.SIGINT)
+    try:
+        async with asyncio.timeout(grace):
+            await process.wait()
+    except TimeoutError:
+        log.warning("%s did not stop %.0f s after SIGINT: killing its process group", name, grace)
+        signal_group(process, signal.SIGKILL)
+        await process.wait()

@@ -38,6 +38,11 @@ def load_stand(path: Path | str | None = None) -> Stand:
         stand.broker.ca_file = base / stand.broker.ca_file
     if stand.archive.secret_file and not stand.archive.secret_file.is_absolute():
         stand.archive.secret_file = base / stand.archive.secret_file
+    if stand.daq is not None:
+        for key in ("workdir", "store_secret_file"):
+            value = getattr(stand.daq, key)
+            if value is not None and not value.is_absolute():
+                setattr(stand.daq, key, base / value)
     for key in ("tls_cert", "tls_key"):
         value = getattr(stand.deploy, key)
         if value is not None and not value.is_absolute():

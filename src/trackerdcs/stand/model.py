@@ -12,8 +12,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trackerdcs.bus.settings import BrokerSettings, BrokerUrlError
+from trackerdcs.daq.config import DaqConfig
 from trackerdcs.devices.config import DeviceConfig
 from trackerdcs.devices.registry import DRIVERS, drivers_for
+from trackerdcs.runstore.open import StoreUrlError, check_store_url
 from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig, parse_signal
 from trackerdcs.safety.modules import ModuleMap
 from trackerdcs.stand.archive import ArchiveConfig
@@ -59,6 +61,7 @@ class Stand(BaseModel):
     interlock: InterlockConfig = Field(default_factory=InterlockConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
+    daq: DaqConfig | None = None
     source: str = Field(default="<default stand>", exclude=True)
 
     @model_validator(mode="after")
@@ -75,7 +78,24 @@ class Stand(BaseModel):
                     f"for kind {device.kind!r} (known: {known})"
                 )
         check_safety(self.devices, self.modules, self.rules, self.interlock.name)
+        if self.daq is not None:
+            self._check_daq(self.daq)
         return self
+
+    def _check_daq(self, daq: DaqConfig) -> None:
+        modules = {m.name for m in self.modules}
+        for i, name in enumerate(daq.modules):
+            if name not in modules:
+                known = ", ".join(sorted(modules)) or "none"
+                raise ValueError(f"daq.modules[{i}]: no module {name!r} (modules: {known})")
+        taken = {d.name for d in self.devices} | modules | {self.interlock.name}
+        if daq.name in taken:
+            raise ValueError(f"daq.name: {daq.name!r} is already a device, module or the interlock")
+        if daq.store is not None:
+            try:
+                check_store_url(daq.store)
+            except StoreUrlError as exc:
+                raise ValueError(f"daq.store: {exc}") from None
 
     def watched_devices(self) -> list[str]:
         """The stand's devices and whatever else its rules watch (the archiver)."""

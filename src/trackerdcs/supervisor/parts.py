@@ -2,7 +2,8 @@
 
 A big stand spreads over several PCs that share one broker (or brokers joined by
 mosquitto's bridge). Each PC runs the devices that match its patterns; the safety
-service and the archiver run where a pattern names them (``safety``, ``archive``), once.
+service, the archiver and the DAQ service run where a pattern names them (``safety``,
+``archive``, ``daq``), once.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from fnmatch import fnmatchcase
 
 from trackerdcs.stand import Stand, StandError
 
-ARCHIVE, SAFETY = "archive", "safety"
+ARCHIVE, SAFETY, DAQ = "archive", "safety", "daq"
 
 
 def part_names(stand: Stand) -> list[str]:
     """What ``--only`` patterns can name: the archiver, the safety service, every device."""
-    return [ARCHIVE, *([SAFETY] if stand.has_safety else []), *(d.name for d in stand.devices)]
+    services = [ARCHIVE, *([SAFETY] if stand.has_safety else []), *([DAQ] if stand.daq is not None else [])]
+    return [*services, *(d.name for d in stand.devices)]
 
 
 def select(stand: Stand, patterns: tuple[str, ...]) -> set[str] | None:

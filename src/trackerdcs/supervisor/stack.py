@@ -14,7 +14,7 @@ from trackerdcs.bus.broker import BrokerPlan, check_port_free, plan_broker, wait
 from trackerdcs.bus.settings import BrokerSettings, Protocol
 from trackerdcs.runtime.processes import finish, stop
 from trackerdcs.stand import Stand
-from trackerdcs.supervisor.parts import ARCHIVE, SAFETY
+from trackerdcs.supervisor.parts import ARCHIVE, DAQ, SAFETY
 from trackerdcs.supervisor.restart import Supervised
 from trackerdcs.supervisor.watch import Availability
 
@@ -145,7 +145,7 @@ async def _gather(tasks: list[asyncio.Task[None]]) -> None:
 
 
 def _children(options: StackOptions, broker: BrokerSettings, watch: Availability) -> list[Supervised]:
-    """The archiver, then the safety service (when the stand has one), then every device."""
+    """The archiver, the safety service (when the stand has one), every device, the DAQ (with [daq])."""
 
     async def exited(child: Supervised, code: int) -> None:
         await watch.mark_offline(child.availability)
@@ -165,7 +165,15 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
     for i, group in enumerate(hosted, start=1):
         children.append(child(f"devices-{i}", ["device", "host", *group], group))
     children += [child(name, ["device", "run", name]) for name in alone]
+    daq = options.stand.daq
+    if daq is not None and wanted(DAQ):
+        children.append(child(DAQ, daq_command(options), [daq.name]))
     return children
+
+
+def daq_command(options: StackOptions) -> list[str]:
+    command = ["daq", "run", "--data-dir", str(options.data_dir)]
+    return command + (["--archive", options.archive] if options.archive else [])
 
 
 def device_groups(

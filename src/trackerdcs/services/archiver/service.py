@@ -32,7 +32,7 @@ from trackerdcs.archive.worker import store_segment
 from trackerdcs.bus.session import honour_cancel, keep_connected, online_session
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.contract.payloads import ONLINE, dumps, stamp_status
-from trackerdcs.contract.topics import ARCHIVER, DeviceTopics, wildcard
+from trackerdcs.contract.topics import ARCHIVER, PH2ACF_DATA, DeviceTopics, wildcard
 from trackerdcs.runtime.processes import die_with_parent
 from trackerdcs.services.archiver.ingest import Ingest
 
@@ -68,7 +68,7 @@ class Archiver:
         s = settings
         self.spool = Spool(s.spool_dir, s.spool_max_bytes, s.segment_bytes, s.segment_age)
         self.store = SegmentStore(self.spool)
-        filters = [wildcard(leaf) for leaf in ARCHIVED_LEAVES]
+        filters = [wildcard(leaf) for leaf in ARCHIVED_LEAVES] + [PH2ACF_DATA]
         # a fixed client id per spool, so the broker keeps the session across restarts
         identifier = f"dcs-{s.name}-{s.spool_dir.resolve().name}"
         self.ingest = Ingest(broker, identifier, filters, self.spool.append)

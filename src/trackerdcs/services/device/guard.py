@@ -69,14 +69,20 @@ class Guard:
         elif self.interlock is not None and topic == self.interlock.heartbeat:
             self.last_heartbeat = self.clock()
         elif isinstance(data, list):
-            device = topic.split("/")[1]
-            for entry in data:
-                if isinstance(entry, dict) and isinstance(entry.get("number"), int):
-                    self.status[ChannelRef(device, entry["number"])] = entry
+            self._record(topic.split("/")[1], data)
+
+    def _record(self, device: str, entries: list[Any]) -> None:
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("number"), int):
+                self.status[ChannelRef(device, entry["number"])] = entry
 
     def own_status(self, body: Any) -> None:
-        """Record this device's own channels (for 'is this a voltage increase?')."""
-        self.on_message(DeviceTopics(self.device).status, json.dumps(body).encode())
+        """Record this device's own channels (for 'is this a voltage increase?').
+
+        Taken as it is: it used to go through JSON and back, 0.5 ms a status at 64 channels.
+        """
+        if isinstance(body, list):
+            self._record(self.device, [dict(entry) for entry in body if isinstance(entry, dict)])
 
     def heartbeat_lost(self) -> bool:
         if not self.require_heartbeat:

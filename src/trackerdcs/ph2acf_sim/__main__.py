@@ -1,0 +1,3 @@
+from trackerdcs.ph2acf_sim.main import main
+
+main()
