@@ -39,8 +39,8 @@ def module(name: str, state: str) -> DeviceView:
     return DeviceView(name, "online", status | {"ts": time.time(), "seq": 1}, {"kind": "module"})
 
 
-def render(thing: RenderableType) -> list[str]:
-    console = Console(width=80, record=True, color_system=None)
+def render(thing: RenderableType, width: int = 80) -> list[str]:
+    console = Console(width=width, record=True, color_system=None)
     console.print(thing)
     return console.export_text().splitlines()
 
@@ -95,3 +95,12 @@ def test_device_option_gives_the_channel_table() -> None:
     rows = [line for line in lines if line.startswith("│")]
     assert len(rows) == 64
     assert "300 V" in rows[3] and "on" in rows[3]
+
+
+def test_the_daq_is_one_readable_line() -> None:
+    status = {"state": "running", "run": 7, "calibration": "pedenoise", "modules": ["M1", "M2"]}
+    status |= {"step": "PedeNoise", "elapsed": 12.3, "error_class": None, "ts": time.time(), "seq": 1}
+    lines = render(stand_view({"daq": DeviceView("daq", "online", status, {"kind": "daq"})}), width=120)
+    row = next(line for line in lines if "daq" in line)
+    assert "running: run 7 pedenoise on M1, M2, step PedeNoise, 12 s" in row
+    assert "{" not in "\n".join(lines) and "None" not in "\n".join(lines)

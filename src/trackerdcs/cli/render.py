@@ -17,7 +17,8 @@ from rich.table import Table
 from trackerdcs.operator.client import DeviceView
 
 SUPPLY_COLUMNS = ("on", "state", "vreq", "vmon", "imon", "ilimit")
-STATE_STYLE = {"on": "green", "off": "dim", "tripped": "bold red", "error": "bold red", "fault": "bold red"}
+ALARM = "bold red"
+STATE_STYLE = {"on": "green", "off": "dim", "tripped": ALARM, "error": ALARM, "fault": ALARM}
 MODULE_STYLE = {
     "HV_ON": "green",
     "OFF": "dim",
@@ -95,12 +96,31 @@ def _summary(view: DeviceView) -> str:
     status = view.status
     if isinstance(status, list):
         return _channel_counts([e for e in status if isinstance(e, dict)], view.meta)
+    if isinstance(status, dict) and "calibration" in status and "state" in status:
+        return _daq_summary(status)
     if isinstance(status, dict):
         units = view.meta.get("units", {})
         return "  ".join(
             f"{k} {fmt(v, units.get(k, ''))}" for k, v in status.items() if k not in ("ts", "seq")
         )
     return "[dim]no status yet[/]"
+
+
+def _daq_summary(status: dict[str, Any]) -> str:
+    """A DAQ service: its state, and the run it is on (or last ran)."""
+    state = str(status.get("state"))
+    style = {"running": "green", "failed": ALARM, "aborted": "yellow"}.get(state, "")
+    text = f"[{style}]{state}[/]" if style else state
+    if status.get("calibration"):
+        modules = ", ".join(str(m) for m in status.get("modules") or [])
+        text += f": run {status.get('run') or '-'} {status['calibration']} on {modules or '-'}"
+        if status.get("step"):
+            text += f", step {status['step']}"
+        if isinstance(status.get("elapsed"), int | float):
+            text += f", {status['elapsed']:.0f} s"
+        if status.get("error_class"):
+            text += f", [{ALARM}]{status['error_class']}[/]"
+    return text
 
 
 def _channel_counts(entries: list[dict[str, Any]], meta: dict[str, Any]) -> str:
