@@ -90,6 +90,26 @@ class Reply(BaseModel):
     ts: float
 
 
+def reply_to(
+    device: str, topic: str, payload: str, command: str | None, outcome: str | CommandRejected, ts: float
+) -> Reply:
+    """The reply to a service's own command: accepted with a message, or refused with its reason."""
+    if isinstance(outcome, CommandRejected):
+        return Reply(
+            ok=False,
+            device=device,
+            topic=topic,
+            payload=payload,
+            command=command,
+            reason=outcome.reason,
+            message=outcome.message,
+            ts=ts,
+        )
+    return Reply(
+        ok=True, device=device, topic=topic, payload=payload, command=command, message=outcome, ts=ts
+    )
+
+
 class ChannelStatus(BaseModel):
     """One channel of a power supply (or relay) status list."""
 

@@ -26,7 +26,16 @@ import aiomqtt
 from trackerdcs.bus.replies import send_reply
 from trackerdcs.bus.session import honour_cancel, keep_connected, online_session, payload_bytes
 from trackerdcs.bus.settings import BrokerSettings
-from trackerdcs.contract.payloads import ONLINE, CommandRejected, Meta, Reason, Reply, dumps, shorten
+from trackerdcs.contract.payloads import (
+    ONLINE,
+    CommandRejected,
+    Meta,
+    Reason,
+    Reply,
+    dumps,
+    reply_to,
+    shorten,
+)
 from trackerdcs.contract.topics import DaqTopics, DeviceTopics, InterlockTopics, device_of
 from trackerdcs.daq.tracker import FINAL, RunTracker, State, StopReason
 from trackerdcs.runstore.outbox import Outbox
@@ -161,25 +170,8 @@ class DaqService:
                 )
         except CommandRejected as exc:
             log.warning("%s %r rejected: %s", topic, text, exc.message)
-            return Reply(
-                ok=False,
-                device=self.topics.device,
-                topic=topic,
-                payload=text,
-                command=name,
-                reason=exc.reason,
-                message=exc.message,
-                ts=self.clock(),
-            )
-        return Reply(
-            ok=True,
-            device=self.topics.device,
-            topic=topic,
-            payload=text,
-            command=name,
-            message=message,
-            ts=self.clock(),
-        )
+            return reply_to(self.topics.device, topic, text, name, exc, self.clock())
+        return reply_to(self.topics.device, topic, text, name, message, self.clock())
 
     async def _start(self, raw: bytes) -> str:
         request = parse_start(raw)

@@ -40,6 +40,7 @@ from trackerdcs.contract.payloads import (
     Reply,
     decode_text,
     dumps,
+    reply_to,
 )
 from trackerdcs.contract.topics import DeviceTopics, InterlockTopics, device_of
 from trackerdcs.safety.alarms import AlarmError, AlarmEvent
@@ -256,19 +257,8 @@ class SafetyService:
             message = await self._run_command(device, name, text)
         except CommandRejected as exc:
             log.warning("%s %r rejected: %s", topic, text, exc.message)
-            return Reply(
-                ok=False,
-                device=device,
-                topic=topic,
-                payload=text,
-                command=name,
-                reason=exc.reason,
-                message=exc.message,
-                ts=self.clock(),
-            )
-        return Reply(
-            ok=True, device=device, topic=topic, payload=text, command=name, message=message, ts=self.clock()
-        )
+            return reply_to(device, topic, text, name, exc, self.clock())
+        return reply_to(device, topic, text, name, message, self.clock())
 
     async def _run_command(self, device: str, name: str, text: str) -> str:
         if device == self.topics.device:
