@@ -102,3 +102,14 @@ async def interrupt_group(process: asyncio.subprocess.Process, name: str, grace:
         log.warning("%s did not stop %.0f s after SIGINT: killing its process group", name, grace)
         signal_group(process, signal.SIGKILL)
         await process.wait()
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel each task once and wait until all have ended, even if we are cancelled meanwhile."""
+    for task in tasks:
+        task.cancel()
+    await finish(_gather(tasks))
+
+
+async def _gather(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from trackerdcs.bus.broker import BrokerPlan, check_port_free, plan_broker, wait_port
 from trackerdcs.bus.settings import BrokerSettings, Protocol
-from trackerdcs.runtime.processes import finish, stop
+from trackerdcs.runtime.processes import cancel_and_wait, finish, stop
 from trackerdcs.stand import Stand
 from trackerdcs.supervisor.parts import ARCHIVE, DAQ, SAFETY
 from trackerdcs.supervisor.restart import Supervised
@@ -76,7 +76,7 @@ async def run_stack(options: StackOptions, on_ready: Callable[[StackInfo], None]
         await _run_services(options, broker, plan, started, on_ready)
     finally:  # the broker stops last, once every service has
         if broker_task is not None:
-            await _cancel([broker_task])
+            await cancel_and_wait([broker_task])
 
 
 async def _start_broker(plan: BrokerPlan, broker: BrokerSettings) -> asyncio.Task[None]:
@@ -125,23 +125,12 @@ async def _run_services(
         kind = plan.kind if plan else "external"
         on_ready(StackInfo(broker, kind, names, time.monotonic() - started))
         # Until cancelled: none of them ends by itself. asyncio.wait, unlike gather, does not
-        # cancel them when we are cancelled, so _cancel below cancels each exactly once.
+        # cancel them when we are cancelled, so cancel_and_wait below cancels each exactly once.
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             task.result()
     finally:
-        await _cancel(tasks)
-
-
-async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until each has stopped what it runs, even if we are being cancelled."""
-    for task in tasks:
-        task.cancel()
-    await finish(_gather(tasks))
-
-
-async def _gather(tasks: list[asyncio.Task[None]]) -> None:
-    await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
 
 
 def _children(options: StackOptions, broker: BrokerSettings, watch: Availability) -> list[Supervised]:

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from trackerdcs.runtime.processes import finish
+from trackerdcs.runtime.processes import cancel_and_wait
 from trackerdcs.services.device.service import DeviceService
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,7 @@ class DeviceHost:
                 await asyncio.sleep(self.stagger)
             await asyncio.wait(tasks)  # they never end by themselves
         finally:
-            for task in tasks:
-                task.cancel()
-            await finish(_gather(tasks))
+            await cancel_and_wait(tasks)
 
     async def _keep(self, name: str) -> None:
         delay = RESTART_MIN
@@ -58,7 +56,3 @@ class DeviceHost:
                 log.exception("device %s failed; restarting it in %.1f s", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RESTART_MAX)
-
-
-async def _gather(tasks: list[asyncio.Task[None]]) -> None:
-    await asyncio.gather(*tasks, return_exceptions=True)
