@@ -28,9 +28,11 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiomqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -205,13 +207,12 @@ async def interlock_trips(broker: BrokerSettings, cycles: int) -> tuple[list[flo
     return first, everything
 
 
-async def _wait_cleared(client: object, messages: object) -> None:
+async def _wait_cleared(client: aiomqtt.Client, messages: AsyncIterator[aiomqtt.Message]) -> None:
     """Publish good samples and acknowledge until the rule is clear (it latches)."""
-    publish = client.publish  # type: ignore[attr-defined]
-    await publish("/env/status", env_sample(10.0), qos=1)
-    await publish("/interlock/cmd/ack", json.dumps({"id": "dewpoint", "by": "bench"}), qos=1)
+    await client.publish("/env/status", env_sample(10.0), qos=1)
+    await client.publish("/interlock/cmd/ack", json.dumps({"id": "dewpoint", "by": "bench"}), qos=1)
     while True:
-        message = await anext(messages)  # type: ignore[call-overload]
+        message = await anext(messages)
         if message.topic.value == "/interlock/status":
             rule = json.loads(payload_bytes(message.payload))["rules"]["dewpoint"]
             if not rule["active"]:
