@@ -20,6 +20,7 @@ from trackerdcs.safety.config import InterlockConfig, ModuleConfig, RuleConfig, 
 from trackerdcs.safety.modules import ModuleMap
 from trackerdcs.stand.archive import ArchiveConfig
 from trackerdcs.stand.checks import check_safety
+from trackerdcs.stand.console import ConsoleConfig
 from trackerdcs.stand.deploy import DeployConfig
 from trackerdcs.stand.errors import StandError
 
@@ -62,6 +63,7 @@ class Stand(BaseModel):
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
     daq: DaqConfig | None = None
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     source: str = Field(default="<default stand>", exclude=True)
 
     @model_validator(mode="after")
@@ -80,6 +82,14 @@ class Stand(BaseModel):
         check_safety(self.devices, self.modules, self.rules, self.interlock.name)
         if self.daq is not None:
             self._check_daq(self.daq)
+        taken = {
+            *names,
+            *(m.name for m in self.modules),
+            self.interlock.name,
+            self.daq.name if self.daq else "",
+        }
+        if self.console.name in taken:
+            raise ValueError(f"console.name: {self.console.name!r} is already a device, module or service")
         return self
 
     def _check_daq(self, daq: DaqConfig) -> None:
