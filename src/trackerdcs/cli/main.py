@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import click
 
 from trackerdcs import __version__
-from trackerdcs.cli import archive, daq, deploy, operate, run, runs, safety
+from trackerdcs.cli import archive, daq, deploy, operate, run, runs, safety, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +23,7 @@ archive.register(cli)
 deploy.register(cli)
 daq.register(cli)
 runs.register(cli)
+web.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,111 @@
+"""The live feed: every browser's websocket gets a snapshot, then the coalesced changes.
+
+Changes are throttled to the latest value per path per update period (leading edge:
+a change after a quiet period goes out at once, a burst waits for the period). Each
+update is encoded once and the same bytes go to every client. A client whose socket does
+not take them is dropped, rather than allowed to grow a queue without bound (as EPICS
+pvws and Home Assistant do): the page reconnects and starts again from a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+
+from trackerdcs.services.console.state import StandState
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING = 4  # updates waiting for one client; one more and it is dropped
+SEND_TIMEOUT = 10.0  # s a single send may take before the client counts as gone
+TOO_SLOW = 1013  # websocket close code "try again later"
+
+Send = Callable[[bytes], Awaitable[None]]
+
+
+class Client:
+    """One websocket, with its own bounded queue and one writer."""
+
+    def __init__(self, name: str, send: Send, max_pending: int = MAX_PENDING) -> None:
+        self.name = name
+        self._send = send
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending + 1)  # + the snapshot
+        self.dropped: str | None = None
+        self._gone = asyncio.Event()
+
+    def offer(self, data: bytes) -> None:
+        if self.dropped is not None:
+            return
+        try:
+            self._queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.drop(f"too slow: {self._queue.qsize()} updates waiting")
+
+    def drop(self, why: str) -> None:
+        if self.dropped is None:
+            self.dropped = why
+            log.warning("console: dropping %s (%s)", self.name, why)
+            self._gone.set()
+
+    async def pump(self) -> None:
+        """Send what is queued until dropped or the socket fails; returns why it stopped."""
+        while self.dropped is None:
+            get = asyncio.ensure_future(self._queue.get())
+            gone = asyncio.ensure_future(self._gone.wait())
+            done, _ = await asyncio.wait([get, gone], return_when=asyncio.FIRST_COMPLETED)
+            for task in (get, gone):
+                if task not in done:
+                    task.cancel()
+            if get not in done:
+                return
+            try:
+                await asyncio.wait_for(self._send(get.result()), SEND_TIMEOUT)
+            except TimeoutError:
+                self.drop(f"a send took longer than {SEND_TIMEOUT:g} s")
+            except Exception as exc:  # the socket closed under us
+                self.drop(f"send failed: {exc}")
+
+
+class Feed:
+    """Hands the state's changes to every client, at most once per ``period``."""
+
+    def __init__(self, state: StandState, period: float, clock: Callable[[], float] = time.time) -> None:
+        self.state = state
+        self.period = period
+        self.clock = clock
+        self.clients: set[Client] = set()
+        self.changed = asyncio.Event()
+        state.on_change = self.changed.set
+
+    def join(self, client: Client) -> None:
+        """Queue the snapshot and register, with no await between: no change is missed or doubled."""
+        snapshot = {"type": "snapshot", "state": self.state.snapshot(self.clock())}
+        client.offer(orjson.dumps(snapshot))
+        self.clients.add(client)
+
+    def leave(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = -self.period
+        while True:
+            await self.changed.wait()
+            wait = last + self.period - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)  # the throttle: the rest of this period
+            self.changed.clear()
+            last = loop.time()
+            self.flush()
+
+    def flush(self) -> None:
+        update = self.state.drain(self.clock())
+        if update is None:
+            return
+        data = orjson.dumps(update)
+        for client in list(self.clients):
+            client.offer(data)
