@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -21,12 +22,13 @@ from trackerdcs.cli.common import (
     setup_logging,
     stand_or_exit,
 )
+from trackerdcs.services.console.settings import PortInUse, check_port
 from trackerdcs.services.device.build import device_service
 from trackerdcs.services.device.host import EMBEDDED_STAGGER, DeviceHost
 from trackerdcs.services.safety.build import safety_service
 from trackerdcs.stand import StandError, default_stand_text
 from trackerdcs.stand.archive import DEFAULT_DATA
-from trackerdcs.supervisor.parts import select
+from trackerdcs.supervisor.parts import CONSOLE, select
 from trackerdcs.supervisor.restart import StartFailed
 from trackerdcs.supervisor.stack import StackInfo, StackOptions, run_stack
 
@@ -74,6 +76,15 @@ def register(cli: click.Group) -> None:
     help="Run only the matching part of the stand (globs over device names, 'safety' and 'archive'; "
     "repeatable or comma-separated), against the stand's shared broker.",
 )
+@click.option(
+    "--web-port",
+    default=8080,
+    show_default=True,
+    envvar="DCS_WEB_PORT",
+    type=click.IntRange(1, 65535),
+    help="Port of the browser console, on 127.0.0.1.",
+)
+@click.option("--no-web", is_flag=True, help="Do not start the browser console.")
 def up(
     config: Path | None,
     broker_url: str | None,
@@ -84,8 +95,10 @@ def up(
     data_dir: Path,
     archive_url: str | None,
     only: tuple[str, ...],
+    web_port: int,
+    no_web: bool,
 ) -> None:
-    """Run the stand: a broker, the archiver and every device service. Ctrl-C stops it all."""
+    """Run the stand: a broker, the archiver, every device service and the console. Ctrl-C stops it all."""
     setup_logging(verbose, quiet)
     stand = stand_or_exit(config)
     if broker_url:
@@ -100,7 +113,23 @@ def up(
         part = select(stand, only)
     except StandError as exc:
         raise fail(str(exc)) from None
-    options = StackOptions(stand, config, mqtt_port, data_dir, broker_kind, archive=archive_url, only=part)
+    console = not no_web and (part is None or CONSOLE in part)
+    if console:
+        try:
+            check_port("127.0.0.1", web_port)
+        except PortInUse as exc:
+            raise fail(str(exc)) from None
+    options = StackOptions(
+        stand,
+        config,
+        mqtt_port,
+        data_dir,
+        broker_kind,
+        archive=archive_url,
+        only=part,
+        web_port=web_port if console else None,
+        web_token=secrets.token_urlsafe(24) if console else None,
+    )
     try:
         run_async(run_stack(options, _banner))
     except (BrokerError, StartFailed) as exc:
@@ -118,6 +147,8 @@ def _banner(info: StackInfo) -> None:
         f"{info.seconds_to_online:.2f} s ({', '.join(info.devices)})"
     )
     console.print(f"  broker  {b.url} ({info.broker_kind})")
+    if info.console_url:
+        console.print(f"  console [bold]{info.console_url}[/]   (open it in a browser; it logs you in)")
     console.print("Try, in another terminal:")
     console.print(f"  mosquitto_sub -h {b.host} -p {b.port} -t '/#' -v")
     console.print(f"  mosquitto_pub -h {b.host} -p {b.port} -t /hv/cmd/setv/0 -m 100.")

@@ -24,10 +24,16 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def spawn(argv: list[str]) -> asyncio.subprocess.Process:
+async def spawn(argv: list[str], env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     """Start a child in its own process group, so Ctrl-C reaches only the stack,
-    which then stops the children in order (devices first, broker last)."""
-    return await asyncio.create_subprocess_exec(*argv, start_new_session=True, preexec_fn=die_with_parent)
+    which then stops the children in order (devices first, broker last).
+
+    ``env``: variables added to ours (a secret goes here, never on the command line).
+    """
+    environment = {**os.environ, **env} if env else None
+    return await asyncio.create_subprocess_exec(
+        *argv, start_new_session=True, preexec_fn=die_with_parent, env=environment
+    )
 
 
 async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.0) -> None:

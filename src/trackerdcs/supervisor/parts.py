@@ -2,8 +2,8 @@
 
 A big stand spreads over several PCs that share one broker (or brokers joined by
 mosquitto's bridge). Each PC runs the devices that match its patterns; the safety
-service, the archiver and the DAQ service run where a pattern names them (``safety``,
-``archive``, ``daq``), once.
+service, the archiver, the DAQ service and the console run where a pattern names them
+(``safety``, ``archive``, ``daq``, ``console``), once.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from fnmatch import fnmatchcase
 
 from trackerdcs.stand import Stand, StandError
 
-ARCHIVE, SAFETY, DAQ = "archive", "safety", "daq"
+ARCHIVE, SAFETY, DAQ, CONSOLE = "archive", "safety", "daq", "console"
 
 
 def part_names(stand: Stand) -> list[str]:
-    """What ``--only`` patterns can name: the archiver, the safety service, every device."""
+    """What ``--only`` patterns can name: the services (archiver, safety, DAQ, console), every device."""
     services = [ARCHIVE, *([SAFETY] if stand.has_safety else []), *([DAQ] if stand.daq is not None else [])]
+    services.append(CONSOLE)
     return [*services, *(d.name for d in stand.devices)]
 
 

@@ -41,9 +41,11 @@ class Supervised:
         min_delay: float = RESTART_MIN,
         max_delay: float = RESTART_MAX,
         on_exit: OnExit | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.argv = argv
+        self.env = env
         self.availability = (
             tuple(availability) if availability is not None else (name,)
         )  # what it puts online
@@ -55,7 +57,7 @@ class Supervised:
         self._exits: deque[float] = deque(maxlen=CRASH_LOOP)
 
     async def start(self) -> asyncio.subprocess.Process:
-        self.process = await spawn(self.argv)
+        self.process = await spawn(self.argv, self.env)
         return self.process
 
     async def run(self) -> None:

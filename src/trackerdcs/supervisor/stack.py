@@ -13,8 +13,9 @@ from pathlib import Path
 from trackerdcs.bus.broker import BrokerPlan, check_port_free, plan_broker, wait_port
 from trackerdcs.bus.settings import BrokerSettings, Protocol
 from trackerdcs.runtime.processes import cancel_and_wait, finish, stop
+from trackerdcs.services.console.settings import TOKEN_ENV
 from trackerdcs.stand import Stand
-from trackerdcs.supervisor.parts import ARCHIVE, DAQ, SAFETY
+from trackerdcs.supervisor.parts import ARCHIVE, CONSOLE, DAQ, SAFETY
 from trackerdcs.supervisor.restart import Supervised
 from trackerdcs.supervisor.watch import Availability
 
@@ -34,6 +35,8 @@ class StackOptions:
     online_timeout: float = 60.0
     archive: str | None = None  # --archive URL; None: the stand's, else SQLite in data_dir
     only: set[str] | None = None  # --only: the parts this machine runs (supervisor/parts.py); None: all
+    web_port: int | None = 8080  # the console's port; None: no console (--no-web)
+    web_token: str | None = None  # the console's login token, printed in the banner
 
 
 @dataclass
@@ -44,6 +47,7 @@ class StackInfo:
     broker_kind: str  # external, mosquitto or embedded
     devices: list[str]
     seconds_to_online: float
+    console_url: str | None = None  # logs the local user in
 
 
 def service_argv(service: list[str], options: StackOptions, broker: BrokerSettings) -> list[str]:
@@ -123,7 +127,8 @@ async def _run_services(
         for child in children:
             child.starting = False
         kind = plan.kind if plan else "external"
-        on_ready(StackInfo(broker, kind, names, time.monotonic() - started))
+        url = console_url(options) if any(c.name == CONSOLE for c in children) else None
+        on_ready(StackInfo(broker, kind, names, time.monotonic() - started, url))
         # Until cancelled: none of them ends by itself. asyncio.wait, unlike gather, does not
         # cancel them when we are cancelled, so cancel_and_wait below cancels each exactly once.
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -139,9 +144,14 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
     async def exited(child: Supervised, code: int) -> None:
         await watch.mark_offline(child.availability)
 
-    def child(name: str, command: list[str], availability: Sequence[str] | None = None) -> Supervised:
+    def child(
+        name: str,
+        command: list[str],
+        availability: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Supervised:
         argv = service_argv(command, options, broker)
-        return Supervised(name, argv, availability=availability, on_exit=exited)
+        return Supervised(name, argv, availability=availability, on_exit=exited, env=env)
 
     def wanted(name: str) -> bool:
         return options.only is None or name in options.only
@@ -157,7 +167,21 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
     daq = options.stand.daq
     if daq is not None and wanted(DAQ):
         children.append(child(DAQ, daq_command(options), [daq.name]))
+    if options.web_port is not None and wanted(CONSOLE):
+        env = {TOKEN_ENV: options.web_token} if options.web_token else None
+        children.append(child(CONSOLE, console_command(options), [options.stand.console.name], env))
     return children
+
+
+def console_command(options: StackOptions) -> list[str]:
+    command = ["web", "run", "--data-dir", str(options.data_dir), "--port", str(options.web_port)]
+    command += ["--local-login"] if options.web_token else ["--no-local-login"]
+    return command + (["--archive", options.archive] if options.archive else [])
+
+
+def console_url(options: StackOptions) -> str:
+    base = f"http://127.0.0.1:{options.web_port}/"
+    return f"{base}login?token={options.web_token}" if options.web_token else base
 
 
 def daq_command(options: StackOptions) -> list[str]:
