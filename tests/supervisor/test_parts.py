@@ -87,7 +87,7 @@ def bridged(mosquitto: BrokerProcess, tmp_path: Path) -> Iterator[BrokerSettings
 
 
 def up(stand: Path, broker: BrokerSettings, data: Path, *only: str) -> Proc:
-    argv = ["up", "--config", str(stand), "--broker", broker.url, "--data-dir", str(data)]
+    argv = ["up", "--no-web", "--config", str(stand), "--broker", broker.url, "--data-dir", str(data)]
     proc = Proc(dcs_argv(*argv, *[a for part in only for a in ("--only", part)]))
     proc.wait_output("Stand is up")
     return proc
@@ -138,11 +138,11 @@ def test_only_needs_a_shared_broker_and_patterns_that_match(tmp_path: Path) -> N
     stand = tmp_path / "stand.toml"
     stand.write_text(STAND)
     alone = subprocess.run(
-        dcs_argv("up", "--config", str(stand), "--only", "hv"), capture_output=True, text=True
+        dcs_argv("up", "--no-web", "--config", str(stand), "--only", "hv"), capture_output=True, text=True
     )
     assert alone.returncode == 2 and "name it (--broker or [broker] url)" in alone.stderr
     wrong = subprocess.run(
-        dcs_argv("up", "--config", str(stand), "--broker", "mqtt://127.0.0.1:1", "--only", "hx*"),
+        dcs_argv("up", "--no-web", "--config", str(stand), "--broker", "mqtt://127.0.0.1:1", "--only", "hx*"),
         capture_output=True,
         text=True,
     )

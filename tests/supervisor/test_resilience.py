@@ -82,7 +82,9 @@ def stand_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def up(tmp_path: Path, stand_file: Path) -> Iterator[tuple[Proc, int]]:
     port = free_port()
-    argv = dcs_argv("up", "--config", str(stand_file), "--mqtt-port", str(port), "--data-dir", str(tmp_path))
+    argv = dcs_argv(
+        "up", "--no-web", "--config", str(stand_file), "--mqtt-port", str(port), "--data-dir", str(tmp_path)
+    )
     proc = Proc(argv)
     try:
         proc.wait_output("Stand is up")
@@ -189,7 +191,7 @@ async def test_with_an_external_broker_everything_reconnects(
 ) -> None:
     stand = tmp_path / "external.toml"
     stand.write_text(f'[broker]\nurl = "{mosquitto.url}"\n' + STAND.split("\n", 2)[2])
-    proc = Proc(dcs_argv("up", "--config", str(stand), "--data-dir", str(tmp_path)))
+    proc = Proc(dcs_argv("up", "--no-web", "--config", str(stand), "--data-dir", str(tmp_path)))
     try:
         proc.wait_output("Stand is up")
         mosquitto.stop(signal.SIGKILL)

@@ -116,7 +116,11 @@ async def test_stopped_device_says_offline_itself(broker: BrokerProcess, device_
 @pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
 def test_dcs_up_runs_the_default_stand_and_ctrl_c_leaves_nothing_behind(kind: str, tmp_path: Path) -> None:
     port = free_port()
-    up = Proc(dcs_argv("up", "--mqtt-port", str(port), "--broker-kind", kind, "--data-dir", str(tmp_path)))
+    up = Proc(
+        dcs_argv(
+            "up", "--no-web", "--mqtt-port", str(port), "--broker-kind", kind, "--data-dir", str(tmp_path)
+        )
+    )
     try:
         up.wait_output("Stand is up")
         up.wait_output(f"({kind})")  # the banner's next line: the reader thread may not have it yet
@@ -150,7 +154,9 @@ def test_a_wrong_stand_file_names_file_and_key_and_starts_nothing(tmp_path: Path
     bad = tmp_path / "bad.toml"
     bad.write_text('[[devices]]\nname = "hv"\nkind = "hv"\nvmax = -5\n')
     port = free_port()
-    result = run_dcs("up", "--config", str(bad), "--mqtt-port", str(port), "--data-dir", str(tmp_path))
+    result = run_dcs(
+        "up", "--no-web", "--config", str(bad), "--mqtt-port", str(port), "--data-dir", str(tmp_path)
+    )
     assert result.returncode == 2
     assert f"{bad}: devices[0] (hv).vmax: Input should be greater than 0" in result.stderr
     assert not port_open(port)
@@ -242,7 +248,9 @@ def cmdline(pid: int) -> bytes:
 
 async def test_dcs_up_restarts_a_device_that_dies(tmp_path: Path, stand_file: Path) -> None:
     port = free_port()
-    argv = dcs_argv("up", "--config", str(stand_file), "--mqtt-port", str(port), "--data-dir", str(tmp_path))
+    argv = dcs_argv(
+        "up", "--no-web", "--config", str(stand_file), "--mqtt-port", str(port), "--data-dir", str(tmp_path)
+    )
     up = Proc(argv)
     try:
         up.wait_output("Stand is up")

@@ -108,7 +108,7 @@ def test_dcs_up_on_a_newer_archive_stops_with_one_line_instead_of_retrying(tmp_p
     """The archiver refuses the file (exit 2): at start-up, dcs up stops with its reason, starting nothing."""
     url = too_new(tmp_path / "archive.sqlite3")
     argv = dcs_argv(
-        "up", "--archive", url, "--mqtt-port", str(free_port()), "--data-dir", str(tmp_path / "d")
+        "up", "--no-web", "--archive", url, "--mqtt-port", str(free_port()), "--data-dir", str(tmp_path / "d")
     )
     result = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT * 4)
     assert result.returncode == 2, result.stdout + result.stderr

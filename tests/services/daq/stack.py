@@ -104,7 +104,7 @@ def start_stack(root: Path, store: str = "") -> Stack:
     root.mkdir(parents=True, exist_ok=True)
     (root / "stand.toml").write_text(STAND.format(store=store))
     port = free_port()
-    argv = dcs_argv("up", "--config", str(root / "stand.toml"), "--mqtt-port", str(port))
+    argv = dcs_argv("up", "--no-web", "--config", str(root / "stand.toml"), "--mqtt-port", str(port))
     argv += ["--broker-kind", "mosquitto", "--data-dir", str(root / "data")]
     log = (root / "up.log").open("ab")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
