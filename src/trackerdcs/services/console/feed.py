@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 
@@ -52,22 +53,30 @@ class Client:
             self._gone.set()
 
     async def pump(self) -> None:
-        """Send what is queued until dropped or the socket fails; returns why it stopped."""
+        """Send what is queued, one message at a time, until the client is dropped."""
         while self.dropped is None:
             get = asyncio.ensure_future(self._queue.get())
-            gone = asyncio.ensure_future(self._gone.wait())
-            done, _ = await asyncio.wait([get, gone], return_when=asyncio.FIRST_COMPLETED)
-            for task in (get, gone):
-                if task not in done:
-                    task.cancel()
-            if get not in done:
+            if not await self._unless_gone(get, None):
                 return
+            send = asyncio.ensure_future(self._send(get.result()))
             try:
-                await asyncio.wait_for(self._send(get.result()), SEND_TIMEOUT)
-            except TimeoutError:
-                self.drop(f"a send took longer than {SEND_TIMEOUT:g} s")
+                if not await self._unless_gone(send, SEND_TIMEOUT):
+                    if not send.done():
+                        self.drop(f"a send took longer than {SEND_TIMEOUT:g} s")
+                    return
+                send.result()
             except Exception as exc:  # the socket closed under us
                 self.drop(f"send failed: {exc}")
+
+    async def _unless_gone(self, work: asyncio.Future[Any], timeout: float | None) -> bool:
+        """Wait for ``work``; False (and ``work`` cancelled) if dropped or timed out first."""
+        gone: asyncio.Future[Any] = asyncio.ensure_future(self._gone.wait())
+        done, _ = await asyncio.wait([work, gone], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        if work in done:
+            return True
+        work.cancel()
+        return False
 
 
 class Feed:
