@@ -87,7 +87,9 @@ def run(cycles: int, load_rate: float) -> list[float]:
         stand = Path(tmp) / "bench.toml"
         stand.write_text(STAND)
         port = free_port()
-        argv = dcs_argv("up", "--no-web", "--config", str(stand), "--mqtt-port", str(port), "--data-dir", tmp, "-q")
+        argv = dcs_argv(
+            "up", "--no-web", "--config", str(stand), "--mqtt-port", str(port), "--data-dir", tmp, "-q"
+        )
         log = (Path(tmp) / "stack.log").open("w")
         up = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)
         try:

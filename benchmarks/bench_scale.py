@@ -239,7 +239,17 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     stand = tmp / "scale.toml"
     stand.write_text(stand_text(args.devices, args.channels))
     port = free_port()
-    argv = dcs_argv("up", "--config", str(stand), "--mqtt-port", str(port), "--web-port", str(free_port()), "--data-dir", str(tmp / "data"))
+    argv = dcs_argv(
+        "up",
+        "--config",
+        str(stand),
+        "--mqtt-port",
+        str(port),
+        "--web-port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp / "data"),
+    )
     log = (tmp / "stack.log").open("w")
     started = time.monotonic()
     up = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)

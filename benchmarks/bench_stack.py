@@ -35,7 +35,15 @@ def bench_startup(runs: int, broker_kind: str) -> list[float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as data:
             argv = dcs_argv(
-                "up", "--web-port", str(free_port()), "--mqtt-port", str(free_port()), "--broker-kind", broker_kind, "--data-dir", data
+                "up",
+                "--web-port",
+                str(free_port()),
+                "--mqtt-port",
+                str(free_port()),
+                "--broker-kind",
+                broker_kind,
+                "--data-dir",
+                data,
             )
             start = time.perf_counter()
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
