@@ -73,8 +73,8 @@ def register(cli: click.Group) -> None:
     "--only",
     multiple=True,
     metavar="PATTERN",
-    help="Run only the matching part of the stand (globs over device names, 'safety' and 'archive'; "
-    "repeatable or comma-separated), against the stand's shared broker.",
+    help="Run only the matching part of the stand (globs over device names, 'safety', 'archive', 'daq', "
+    "'console'; repeatable or comma-separated), against the stand's shared broker.",
 )
 @click.option(
     "--web-port",
