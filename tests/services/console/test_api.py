@@ -224,6 +224,8 @@ def test_the_websocket_sends_a_snapshot_then_changes(stack: ConsoleStack) -> Non
     first, second = asyncio.run(follow())
     assert first["type"] == "snapshot"
     assert set(first["state"]["devices"]) == {"hv", "lv", "sensor_1", "env"}
+    assert first["state"]["user"] == {"name": "viewer", "role": "viewer"}
+    assert first["state"]["policy"]["can_command"] is False
     assert second["type"] == "update" and second["devices"]
 
 

@@ -15,10 +15,10 @@ from trackerdcs.runstore.base import RunQuery
 from trackerdcs.services.console.auth import console_of, current_user, token_of
 from trackerdcs.services.console.commands import UnknownTarget
 from trackerdcs.services.console.hub import NotConnected
-from trackerdcs.services.console.policy import CommandRequest, Forbidden
+from trackerdcs.services.console.policy import CommandRequest, Forbidden, whoami
 from trackerdcs.services.console.reading import ReadFailed, when
 from trackerdcs.services.console.sessions import COOKIE
-from trackerdcs.services.console.users import Role, User
+from trackerdcs.services.console.users import User
 
 router = APIRouter(prefix="/api")
 Caller = Annotated[User, Depends(current_user)]
@@ -62,16 +62,6 @@ async def logout(request: Request, response: Response) -> dict[str, bool]:
 async def state(request: Request, user: Caller) -> dict[str, Any]:
     console = console_of(request)
     return {**console.state.snapshot(console.clock()), **whoami(console.config, user)}
-
-
-def whoami(config: Any, user: User) -> dict[str, Any]:
-    policy = {
-        "expert_commands": config.expert_commands,
-        "expert_above_v": config.expert_above_v,
-        "can_command": user.role >= Role.OPERATOR,
-        "can_expert": user.role >= Role.EXPERT,
-    }
-    return {"user": {"name": user.name, "role": user.role.label}, "policy": policy}
 
 
 @router.post("/command")

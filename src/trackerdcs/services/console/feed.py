@@ -90,9 +90,10 @@ class Feed:
         self.changed = asyncio.Event()
         state.on_change = self.changed.set
 
-    def join(self, client: Client) -> None:
-        """Queue the snapshot and register, with no await between: no change is missed or doubled."""
-        snapshot = {"type": "snapshot", "state": self.state.snapshot(self.clock())}
+    def join(self, client: Client, extra: dict[str, Any] | None = None) -> None:
+        """Queue the snapshot (with ``extra``: who the client is) and register, with no await
+        between: no change is missed or doubled."""
+        snapshot = {"type": "snapshot", "state": {**self.state.snapshot(self.clock()), **(extra or {})}}
         client.offer(orjson.dumps(snapshot))
         self.clients.add(client)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from trackerdcs.services.console.auth import console_of, same_origin, session_of
 from trackerdcs.services.console.feed import TOO_SLOW, Client
+from trackerdcs.services.console.policy import whoami
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,11 @@ async def live(ws: WebSocket) -> None:
         await ws.close(code=POLICY_VIOLATION, reason="log in first" if session is None else "wrong origin")
         return
     await ws.accept()
-    feed = console_of(ws).feed
+    console = console_of(ws)
+    feed = console.feed
     peer = f"{ws.client.host}:{ws.client.port}" if ws.client else "?"
     client = Client(f"{session.user.name}@{peer}", lambda data: ws.send_text(data.decode()))
-    feed.join(client)
+    feed.join(client, whoami(console.config, session.user))
     reader = asyncio.create_task(_read(ws, client))
     try:
         await client.pump()

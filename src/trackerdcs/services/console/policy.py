@@ -8,12 +8,12 @@ HV above ``[console] expert_above_v``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from trackerdcs.contract.payloads import CommandRejected, parse_number, parse_switch
-from trackerdcs.services.console.users import Role
+from trackerdcs.services.console.users import Role, User
 from trackerdcs.stand.console import ConsoleConfig
 
 SIM = "sim"
@@ -78,3 +78,14 @@ def check(role: Role, needed: tuple[Role, str]) -> None:
         if least == Role.OPERATOR:
             raise Forbidden(f"{role.label}s may not send commands")
         raise Forbidden(f"{why}; you are {role.label}")
+
+
+def whoami(config: ConsoleConfig, user: User) -> dict[str, Any]:
+    """The user and what they may do: the page hides what they may not (the server refuses it)."""
+    policy = {
+        "expert_commands": config.expert_commands,
+        "expert_above_v": config.expert_above_v,
+        "can_command": user.role >= Role.OPERATOR,
+        "can_expert": user.role >= Role.EXPERT,
+    }
+    return {"user": {"name": user.name, "role": user.role.label}, "policy": policy}
