@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trackerdcs.services.console.sessions import Sessions
+from trackerdcs.services.console.sessions import Sessions, Throttle
 from trackerdcs.services.console.users import Role, User, Users, UsersError
 
 
@@ -63,3 +63,18 @@ def test_sessions_end_when_unused_or_closed() -> None:
     sessions.close(bob.token)
     assert sessions.get(bob.token) is None
     assert sessions.get(None) is None and sessions.get("forged") is None
+
+
+def test_failed_logins_from_one_address_are_throttled() -> None:
+    now = [0.0]
+    throttle = Throttle(limit=3, window_s=60.0, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.wait_s("10.0.0.1") == 0.0
+        throttle.failed("10.0.0.1")
+    assert throttle.wait_s("10.0.0.1") == 60.0
+    assert throttle.wait_s("10.0.0.2") == 0.0  # others are not punished
+    now[0] = 61.0
+    assert throttle.wait_s("10.0.0.1") == 0.0
+    throttle.failed("10.0.0.1")
+    throttle.succeeded("10.0.0.1")
+    assert throttle.wait_s("10.0.0.1") == 0.0

@@ -38,9 +38,15 @@ class Ack(BaseModel):
 @router.post("/login")
 async def login(body: Login, request: Request, response: Response) -> dict[str, str]:
     console = console_of(request)
+    address = request.client.host if request.client else "?"
+    wait = console.throttle.wait_s(address)
+    if wait > 0:
+        raise HTTPException(429, f"too many failed logins: try again in {wait:.0f} s")
     user = await asyncio.to_thread(console.users.verify, body.user, body.password)
     if user is None:
+        console.throttle.failed(address)
         raise HTTPException(401, "wrong user or password")
+    console.throttle.succeeded(address)
     session = console.sessions.open(user)
     set_cookie(response, request, session.token)
     return {"user": user.name, "role": user.role.label, "token": session.token}

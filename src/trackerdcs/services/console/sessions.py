@@ -55,3 +55,38 @@ class Sessions:
         now = self.clock()
         for token in [t for t, s in self._by_token.items() if now - s.last_used > self.idle_s]:
             del self._by_token[token]
+
+
+class Throttle:
+    """Failed logins per client address: after ``limit`` within ``window_s``, wait the window out.
+
+    bcrypt already makes each guess slow; this stops a patient script from guessing on.
+    """
+
+    def __init__(
+        self, limit: int = 5, window_s: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window_s, self.clock = limit, window_s, clock
+        self._failures: dict[str, list[float]] = {}
+
+    def wait_s(self, address: str) -> float:
+        """0 if ``address`` may try now, else the seconds until it may."""
+        recent = self._recent(address)
+        if len(recent) < self.limit:
+            return 0.0
+        return recent[0] + self.window_s - self.clock()
+
+    def failed(self, address: str) -> None:
+        self._failures[address] = [*self._recent(address), self.clock()]
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
+
+    def _recent(self, address: str) -> list[float]:
+        now = self.clock()
+        recent = [t for t in self._failures.get(address, []) if now - t < self.window_s]
+        if recent:
+            self._failures[address] = recent
+        else:
+            self._failures.pop(address, None)
+        return recent
