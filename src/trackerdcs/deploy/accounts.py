@@ -3,7 +3,9 @@
 Roles (see docs/decisions/0016): a device service owns ``/<dev>/...``; the safety
 service owns the interlock's and the modules' topics and may switch channels off;
 the archiver reads everything; operators (people, and Node-RED) may command; viewers
-only read. Each service has its own account, so a leaked password exposes one role.
+only read. The console commands like an operator and owns its own topics: who of its
+users may do what is the console's check, not the broker's. Each service has its own
+account, so a leaked password exposes one role.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from trackerdcs.contract.topics import DaqTopics, DeviceTopics, InterlockTopics,
 from trackerdcs.stand import Stand
 
 ARCHIVER, SAFETY, NODERED, HEALTH, DAQ = "archiver", "safety", "nodered", "health", "daq"
+CONSOLE = "console"
 ARCHIVE_DEVICE = "archive"  # the archiver's own /archive/... topics
 ALL = "#"
 SIM_DRIVER = "sim"
@@ -24,7 +27,7 @@ class Account:
     """One MQTT user and its ACL."""
 
     user: str
-    role: str  # device, safety, archiver, operator, viewer
+    role: str  # device, safety, archiver, daq, console, operator, viewer, health
     write: tuple[str, ...] = ()
     read: tuple[str, ...] = field(default=())
 
@@ -46,6 +49,8 @@ def accounts(stand: Stand) -> list[Account]:
     if stand.daq is not None:
         out.append(_daq(stand))
     commands = _operator_topics(stand)
+    own = DeviceTopics(stand.console.name).root + "/#"  # its availability and audit events
+    out.append(Account(CONSOLE, "console", (own, *commands), (ALL,)))
     out.append(Account(NODERED, "operator", commands, (ALL,)))
     out += [Account(u, "operator", commands, (ALL,)) for u in stand.deploy.operators]
     out += [Account(u, "viewer", (), (ALL,)) for u in stand.deploy.viewers]
