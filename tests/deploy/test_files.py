@@ -57,6 +57,7 @@ def test_the_seed_roles_are_all_there_with_pinned_images_healthchecks_and_restar
         "archiver",
         "grafana",
         "nodered",
+        "console",
         "mongodb",
         "gateway",
         "safety",
@@ -132,7 +133,8 @@ def test_every_interpolated_variable_is_in_the_env_file(out: Path) -> None:
 
 def test_secrets_are_private_and_kept_across_runs(out: Path, tmp_path: Path) -> None:
     assert stat.S_IMODE((out / "secrets").stat().st_mode) == 0o700
-    for path in [out / ".env", out / "mosquitto/passwd", *(out / "secrets").iterdir()]:
+    private = [out / ".env", out / "mosquitto/passwd", out / "console/console-users.json"]
+    for path in [*private, *(out / "secrets").iterdir()]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     first = run_deploy(tmp_path)
     before = env_file(tmp_path)
@@ -163,6 +165,8 @@ def test_secrets_are_made_with_token_urlsafe_and_each_account_has_its_own(out: P
         "INFLUXDB_ARCHIVER",
         "MQTT_NODERED",
         "MQTT_DEVICE_HV",
+        "MQTT_CONSOLE",
+        "CONSOLE_ADMIN",
     ):
         assert key in env
 

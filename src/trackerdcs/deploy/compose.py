@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trackerdcs.deploy import console as con
 from trackerdcs.deploy import images as im
-from trackerdcs.deploy.accounts import ARCHIVER, DAQ, HEALTH, SAFETY, SIM_DRIVER, device_user
+from trackerdcs.deploy.accounts import ARCHIVER, CONSOLE, DAQ, HEALTH, SAFETY, SIM_DRIVER, device_user
 from trackerdcs.deploy.grafana import ENV_ADMIN_PASSWORD, ENV_INFLUX_PASSWORD, ENV_SECRET_KEY, INFLUX_READER
 from trackerdcs.deploy.mosquitto import INTERNAL_PORT, KEY_FILE
 from trackerdcs.deploy.secrets import OWNER_GID, OWNER_UID, SecretStore
@@ -105,6 +106,27 @@ class ComposeBuilder:
         service = self._dcs(DAQ, args, env)
         service["volumes"].append(f"daq-data:{im.DATA_IN_CONTAINER}")  # outbox, logs, Ph2_ACF's workdir
         service["depends_on"] |= _healthy("mongodb", "influxdb")
+        return service
+
+    def console(self) -> Service:
+        """The browser console behind the gateway: people log in with its own users file."""
+        db = self.stand.deploy.database
+        args = ["web", "run", "--host", "0.0.0.0", "--port", str(con.PORT), "--no-local-login"]
+        # Whoever reaches its port on the compose network may set X-Forwarded-*: the gateway's
+        # address is docker's choice, and the port is published nowhere (decision 27).
+        args += ["--root-path", con.ROOT_PATH, "--forwarded-allow-ips", "*"]
+        args += ["--users", con.USERS_IN_CONTAINER, "--data-dir", im.DATA_IN_CONTAINER]
+        args += ["--archive", f"influxdb://{INFLUX_READER}@influxdb:8086/{db}"]
+        env = {
+            "DCS_ARCHIVE_PASSWORD": self.store.env("influxdb-grafana"),
+            "DCS_CONSOLE_USERS": con.USERS_IN_CONTAINER,  # for `docker compose exec console dcs web adduser`
+        }
+        service = self._dcs(CONSOLE, args, env)
+        # The users file is private (0600) to the user who ran dcs deploy: run as its owner.
+        service["user"] = OWNER
+        service["volumes"].append(f"./{con.FOLDER}:{im.DATA_IN_CONTAINER}")
+        service["depends_on"] |= _healthy("influxdb")
+        service["healthcheck"] = _health(["CMD", "python", "-c", con.PROBE])
         return service
 
     # -- third-party services ------------------------------------------------------
@@ -218,7 +240,7 @@ class ComposeBuilder:
                 f"./tls/gateway.crt:{im.GATEWAY_CERT}:ro",
             ],
             "secrets": [{"source": "gateway_key", "target": Path(im.GATEWAY_KEY).name}],
-            "depends_on": _healthy("grafana", "nodered"),
+            "depends_on": _healthy("grafana", "nodered", "console"),
             "healthcheck": _health(["CMD-SHELL", "nc -z 127.0.0.1 443"]),
         }
 
@@ -230,6 +252,7 @@ class ComposeBuilder:
             "archiver": self.archiver(),
             "grafana": self.grafana(),
             "nodered": self.nodered(),
+            "console": self.console(),
             "mongodb": self.mongodb(),
             "gateway": self.gateway(),
         }
@@ -263,6 +286,7 @@ class ComposeBuilder:
             "influxdb": "127.0.0.1:8086:8086",
             "grafana": "127.0.0.1:3000:3000",
             "nodered": "127.0.0.1:1880:1880",
+            "console": f"127.0.0.1:{con.PORT}:{con.PORT}",
             "mongodb": "127.0.0.1:27017:27017",
         }
         return {"services": {name: {"ports": [p]} for name, p in ports.items()}}
