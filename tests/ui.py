@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.helpers import end_process, free_port, port_open, wait_until
+from trackerdcs.deploy.console import UPSTREAM as CONSOLE_UPSTREAM
 from trackerdcs.deploy.gateway import GRAFANA_UPSTREAM, NODERED_UPSTREAM
 from trackerdcs.deploy.nodered_settings import HOST_ENV, PORT_ENV
 
@@ -73,8 +74,14 @@ def self_signed(folder: Path, name: str = "localhost") -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def rewrite_nginx(text: str, workdir: Path, http: int, https: int, nodered: int, grafana: int) -> str:
-    """The generated configuration with loopback ports and a private pid file, for a native nginx."""
+def rewrite_nginx(
+    text: str, workdir: Path, http: int, https: int, nodered: int, grafana: int, console: int | None = None
+) -> str:
+    """The generated configuration with loopback ports and a private pid file, for a native nginx.
+
+    Every upstream gets a loopback port (nginx resolves them at start): ``console`` a free
+    one where nothing listens unless given.
+    """
     replacements = {
         "listen 80 default_server;": f"listen 127.0.0.1:{http} default_server;",
         "listen 443 ssl http2 default_server;": f"listen 127.0.0.1:{https} ssl http2 default_server;",
@@ -84,6 +91,7 @@ def rewrite_nginx(text: str, workdir: Path, http: int, https: int, nodered: int,
         "access_log /dev/stdout;": f"access_log {workdir / 'access.log'};",
         f"server {NODERED_UPSTREAM};": f"server 127.0.0.1:{nodered};",
         f"server {GRAFANA_UPSTREAM};": f"server 127.0.0.1:{grafana};",
+        f"server {CONSOLE_UPSTREAM};": f"server 127.0.0.1:{console or free_port()};",
         "return 301 https://$host$request_uri;": f"return 301 https://$host:{https}$request_uri;",
     }
     for old, new in replacements.items():

@@ -151,7 +151,7 @@ def test_gateway_is_tls_12_plus_with_hsts_and_a_redirect(tmp_path: Path) -> None
     assert "TLSv1.1" not in conf.replace("TLSv1.2", "") and "SSLv3" not in conf
     assert 'Strict-Transport-Security "max-age=31536000; includeSubDomains" always' in conf
     assert "return 301 https://$host$request_uri;" in conf
-    for route in ("/grafana/", "/nodered/", "/dashboard/"):
+    for route in ("/console/", "/grafana/", "/nodered/", "/dashboard/"):
         assert f"location {route} {{" in conf
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
     assert "ssl_certificate     /certs/a.crt;" in conf and "ssl_certificate_key /certs/a.key;" in conf

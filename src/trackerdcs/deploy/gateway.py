@@ -1,8 +1,10 @@
-"""The TLS gateway: one nginx configuration in front of Grafana, the Node-RED editor and its dashboard.
+"""The TLS gateway: one nginx configuration in front of the console, Grafana, the Node-RED
+editor and its dashboard.
 
-Only TLS 1.2 and 1.3, HSTS, plain HTTP redirected to HTTPS; websockets (Dashboard 2's
-socket.io, Grafana Live, the Node-RED editor's comms) are proxied. The upstreams are the
-compose services ``nodered`` and ``grafana`` on the internal network.
+Only TLS 1.2 and 1.3, HSTS, plain HTTP redirected to HTTPS; websockets (the console's
+live feed, Dashboard 2's socket.io, Grafana Live, the Node-RED editor's comms) are
+proxied. The upstreams are the compose services ``console``, ``nodered`` and ``grafana``
+on the internal network.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from trackerdcs.deploy.console import ROOT_PATH
+from trackerdcs.deploy.console import UPSTREAM as CONSOLE_UPSTREAM
 from trackerdcs.stand import Stand
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,10 @@ http {
 
     upstream grafana {
         server @GRAFANA@;
+    }
+
+    upstream console {
+        server @CONSOLE@;
     }
 
     # Plain HTTP only redirects.
@@ -91,6 +99,26 @@ http {
             return 302 /dashboard/;
         }
 
+        # The console (dcs web run --root-path @ROOT@): the prefix is stripped here and added
+        # back by uvicorn. Host keeps the port the browser used, for the console's Origin
+        # check. X-Forwarded-For is the peer alone, never what the client sent: the console
+        # trusts it (its login throttle is per address). A location's proxy_set_header
+        # replaces the server's, so all are repeated.
+        location = @ROOT@ {
+            return 301 @ROOT@/;
+        }
+
+        location @ROOT@/ {
+            proxy_pass http://console/;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+        }
+
         # Grafana serves itself from the sub-path (root_url .../grafana/, serve_from_sub_path).
         location /grafana/ {
             proxy_pass http://grafana;
@@ -122,6 +150,8 @@ def nginx_conf(stand: Stand, *, server_name: str, cert_file: str, key_file: str)
         "KEY": key_file,
         "NODERED": NODERED_UPSTREAM,
         "GRAFANA": GRAFANA_UPSTREAM,
+        "CONSOLE": CONSOLE_UPSTREAM,
+        "ROOT": ROOT_PATH,
     }
     for key, value in values.items():
         if any(c in value for c in " ;{}'\"\\\n$"):
