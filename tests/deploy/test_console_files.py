@@ -14,6 +14,7 @@ import pytest
 from tests.deploying import compose, env_file, run_deploy
 from tests.helpers import dcs_argv
 from trackerdcs.deploy import images as im
+from trackerdcs.deploy.compose import CONSOLE_STORE, MONGO_INIT
 from trackerdcs.deploy.console import ADMIN, ADMIN_SECRET, USERS_IN_CONTAINER, users_file
 from trackerdcs.services.console.users import Role, Users
 
@@ -63,6 +64,22 @@ def test_the_console_runs_behind_the_gateway_on_the_stands_broker_and_archive(ou
     assert "ports" not in service  # reached through the gateway only
     assert compose(out, "docker-compose.dev.yml")["services"]["console"]["ports"] == ["127.0.0.1:8080:8080"]
     assert compose(out)["services"]["gateway"]["depends_on"]["console"] == {"condition": "service_healthy"}
+
+
+def test_the_runs_page_reads_the_stacks_mongodb_as_a_read_only_user(out: Path) -> None:
+    service = compose(out)["services"]["console"]
+    command = service["command"]
+    assert command[command.index("--store") + 1] == CONSOLE_STORE
+    assert CONSOLE_STORE.startswith("mongodb://console@mongodb:27017/")
+    assert service["environment"]["DCS_RUNSTORE_PASSWORD"] == "${MONGODB_CONSOLE}"
+    assert service["depends_on"]["mongodb"] == {"condition": "service_healthy"}
+    init = (out / MONGO_INIT).read_text()
+    assert re.search(
+        r'user: "console",\s*pwd: process.env.MONGO_CONSOLE_PASSWORD,\s*roles: \[\{ role: "read"', init
+    )
+    mongo = compose(out)["services"]["mongodb"]["environment"]
+    assert mongo["MONGO_CONSOLE_PASSWORD"] == "${MONGODB_CONSOLE}"
+    assert "MONGODB_CONSOLE" in env_file(out)
 
 
 def test_the_users_file_is_mounted_writable_into_a_container_of_its_owner(out: Path) -> None:

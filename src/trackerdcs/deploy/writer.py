@@ -39,6 +39,7 @@ SERVICE_SECRETS = (
     "dashboard",
     "mongodb-root",
     "mongodb-daq",
+    "mongodb-console",
     ADMIN_SECRET,
 )
 COMPOSE_FILES = ("docker-compose.yml", "docker-compose.dev.yml", "docker-compose.dummy.yml")
