@@ -139,6 +139,7 @@ def test_the_generated_admin_logs_in_with_a_secure_cookie(gateway: Gateway) -> N
     assert response.json()["role"] == "expert"
     attributes = {a.strip().split("=")[0].lower() for a in response.headers["set-cookie"].split(";")}
     assert {"secure", "httponly", "samesite"} <= attributes, response.headers["set-cookie"]
+    assert "path=/console/" in response.headers["set-cookie"].lower()  # not sent to Grafana or Node-RED
 
 
 def test_the_state_comes_through_the_gateway(gateway: Gateway) -> None:

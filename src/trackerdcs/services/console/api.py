@@ -54,13 +54,20 @@ async def login(body: Login, request: Request, response: Response) -> dict[str, 
 
 def set_cookie(response: Response, request: Request, token: str) -> None:
     secure = request.url.scheme == "https"  # behind the TLS gateway; plain http only on loopback
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=secure, path=cookie_path(request)
+    )
+
+
+def cookie_path(request: Request) -> str:
+    """Only the console's own paths: behind the gateway, not Grafana's or Node-RED's."""
+    return str(request.scope.get("root_path") or "").rstrip("/") + "/"
 
 
 @router.post("/logout")
 async def logout(request: Request, response: Response) -> dict[str, bool]:
     console_of(request).sessions.close(token_of(request))
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path=cookie_path(request))
     return {"ok": True}
 
 
