@@ -65,12 +65,16 @@ def page(context: BrowserContext, stack: ConsoleStack) -> Page:
 
 @pytest.fixture
 def quiet(stack: ConsoleStack) -> Iterator[None]:
-    """The stand as the test found it: LV off at 0 V, humidity normal, no alarm left."""
+    """The stand as the test found it: M1 off, LV and HV off at 0 V, humidity normal, no alarm."""
     yield
     dcs(stack, "sim", "env", "humidity", "30")
+    dcs(stack, "module", "off", "M1")
+    for ramp in ("rampup", "rampdown"):
+        dcs(stack, "send", "hv", ramp, "10", "--channel", "0")
     dcs(stack, "switch", "hv", "0", "off")
     dcs(stack, "set", "hv", "0", "0")
-    dcs(stack, "switch", "lv", "0", "off")
+    # LV off is refused while HV is still up: retry until it has ramped down.
+    wait_until(lambda: dcs(stack, "switch", "lv", "0", "off").returncode == 0, timeout=SLOW_MS / 1000, what="LV off")
     dcs(stack, "set", "lv", "0", "0")
 
     def no_alarm() -> bool:
@@ -78,6 +82,8 @@ def quiet(stack: ConsoleStack) -> Iterator[None]:
         return "dewpoint" not in dcs(stack, "alarms").stdout
 
     wait_until(no_alarm, timeout=SLOW_MS / 1000, what="the dewpoint alarm to clear")
+    off = re.compile(r"M1\s+│\s+OFF\s")
+    wait_until(lambda: bool(off.search(dcs(stack, "module", "status").stdout)), timeout=SLOW_MS / 1000, what="M1 OFF")
 
 
 def test_banner_url_logs_in_and_shows_every_demo_device(
@@ -209,7 +215,7 @@ def test_a_plot_has_points_and_grows(page: Page) -> None:
     expect(plot).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
     first = int(plot.get_attribute("data-points") or 0)
     wait_until(lambda: int(plot.get_attribute("data-points") or 0) > first, what="a live point appended")
-    expect(plot.locator(".plot-latest")).to_contain_text("°C")
+    expect(plot.locator(".u-legend")).to_contain_text("°C")  # the latest values, by colour
     page.get_by_label("plot window").select_option(label="1 h")
     expect(plot).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
     shot(page, "11-plots")
@@ -293,3 +299,36 @@ def test_a_viewer_finds_no_control_that_works(
              body: JSON.stringify({device: 'lv', command: 'switch', channel: 0, payload: 'on'})}).then(r => r.status)"""
     )
     assert status == 403
+
+
+def test_a_run_is_started_listed_and_shown_with_its_conditions(stack: ConsoleStack, page: Page, quiet: None) -> None:
+    ui = Console(page)
+    for ramp in ("rampup", "rampdown"):  # the module's 300 V in 6 s rather than 30
+        assert dcs(stack, "send", "hv", ramp, "50", "--channel", "0").returncode == 0
+    module = page.get_by_role("region", name="module M1")
+    module.get_by_role("button", name="module M1 on").click()
+    ui.confirm()
+    expect(module.get_by_label("module M1 reply")).to_contain_text("accepted")
+    expect(module.locator(".module-state")).to_have_text("HV ON", timeout=SLOW_MS)
+    shot(page, "20-module-hv-on")
+
+    ui.go("runs")
+    page.get_by_label("calibration", exact=True).fill("pedenoise")
+    page.get_by_role("button", name="Start run").click()
+    expect(ui.reply("daq")).to_contain_text("accepted")
+    expect(page.locator(".daq-state")).to_have_text("DONE", timeout=SLOW_MS)
+    run = page.locator("#view-runs tr[data-run]").first
+    expect(run).to_contain_text("pedenoise")
+    expect(run).to_contain_text("done")
+    shot(page, "21-runs")
+
+    run.get_by_role("link").click()
+    record = page.locator(".run-page")
+    expect(record).to_contain_text("pedenoise")
+    expect(record.locator(".record")).to_contain_text("M1")
+    expect(record.locator(".plot").first).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
+    shot(page, "22-run-page")
+
+    ui.go("overview")
+    module.get_by_role("button", name="module M1 off").click()
+    expect(module.locator(".module-state")).to_have_text("OFF", timeout=SLOW_MS)

@@ -24,16 +24,11 @@ export function connect(store) {
 
   const open = () => {
     const socket = new WebSocket(liveUrl());
-    // Messages are handled in order, even when a snapshot waits for who we are.
-    let queue = Promise.resolve();
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
-      queue = queue.then(() => handle(message));
-    };
-    const handle = async (message) => {
       if (message.type === 'snapshot') {
         attempt = 0;
-        store.snapshot(await withWhoami(message.state));
+        store.snapshot(message.state);
         store.setConnected(true);
       } else if (message.type === 'update') {
         store.update(message);
@@ -55,13 +50,3 @@ export function connect(store) {
   open();
 }
 
-// The user and their policy, if the socket's snapshot does not carry them: from api/state.
-async function withWhoami(state) {
-  if (state.policy && state.user) return state;
-  try {
-    const { user, policy } = await api.state();
-    return { ...state, user, policy };
-  } catch {
-    return { ...state, user: null, policy: null }; // shown as a viewer until the next snapshot
-  }
-}

@@ -52,7 +52,8 @@ function formatter(unit) {
 }
 
 export class Plot {
-  // spec: {device, channel, fields}; range: {window} (live) or {since, until} (absolute)
+  // spec: {device, channel, fields}; range: {window} (live) or {since, until, mark} (absolute,
+  // with the [start, stop] of a run shaded)
   constructor(spec, store, range, onRemove = null) {
     this.spec = spec;
     this.store = store;
@@ -166,6 +167,7 @@ export class Plot {
           value: (u, v, si, di) => formatter(this.units[i])(di === null ? lastValue(u.data[si]) : v),
         })),
       ],
+      hooks: this.range.mark ? { drawAxes: [(u) => shade(u, this.range.mark)] } : {},
       axes: [
         { ...AXIS, space: 70, values: timeTicks },
         ...scales.map((scale, i) => ({ ...AXIS, scale, side: i === 0 ? 3 : 1, size: 80,
@@ -179,6 +181,18 @@ export class Plot {
     this.chart?.destroy();
     this.node.remove();
   }
+}
+
+// Shade a time span (a run) behind the lines.
+function shade(u, [start, stop]) {
+  const { ctx, bbox } = u;
+  const left = Math.max(u.valToPos(start, 'x', true), bbox.left);
+  const right = Math.min(u.valToPos(stop, 'x', true), bbox.left + bbox.width);
+  if (right <= left) return;
+  ctx.save();
+  ctx.fillStyle = 'rgba(90, 169, 255, 0.12)';
+  ctx.fillRect(left, bbox.top, right - left, bbox.height);
+  ctx.restore();
 }
 
 // Series of [t, v] (one per field) into uPlot's columns on the union of their times.

@@ -3,15 +3,21 @@
 
 import { api, ApiError } from './api.js';
 import { h, setText, setVariant } from './dom.js';
-import { datetime, duration, isNumber } from './format.js';
+import { datetime, duration, isNumber, quantity, voltageDigits } from './format.js';
 import { ReplyBox } from './controls.js';
 import { Plot } from './plot.js';
 
 const STATUSES = ['', 'done', 'failed', 'aborted', 'interlocked', 'running'];
 const BUSY = new Set(['starting', 'configuring', 'running', 'stopping']);
-const MARGIN_S = 30; // conditions plotted this much before and after a run
+const MARGIN_S = 30;
+const RECORD_DELAY_MS = 3000; // conditions plotted this much before and after a run
 
-const epoch = (iso) => (iso ? Date.parse(iso) / 1000 : null);
+// A record's time: epoch seconds, or an ISO string.
+function epoch(value) {
+  if (isNumber(value)) return value;
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? null : ms / 1000;
+}
 
 export class RunsTab {
   constructor(root, store) {
@@ -78,7 +84,7 @@ export class RunsTab {
     this.controls.hidden = !may;
     this.start.disabled = !may || BUSY.has(state);
     this.stop.disabled = !may || !BUSY.has(state);
-    const calibrations = daq.calibrations ?? daq.meta?.calibrations ?? [];
+    const calibrations = daq.calibrations ?? [];
     if (calibrations.join() !== this.known) {
       this.known = calibrations.join();
       this.calibrations.replaceChildren(...calibrations.map((c) => h('option', { value: c })));
@@ -88,6 +94,8 @@ export class RunsTab {
       this.seen = key;
       this.stale = true;
       if (this.visible) this.refresh();
+      // A run's record reaches the store a moment after it ends: look again then.
+      if (!BUSY.has(state)) setTimeout(() => this.visible && this.refresh(), RECORD_DELAY_MS);
     }
   }
 
@@ -149,22 +157,26 @@ export class RunsTab {
     const field = (name, value) => (value === null || value === undefined || value === '' ? null : [h('dt', { text: name }), h('dd', { text: value })]);
     const record = h('dl', { class: 'record' }, [
       field('record', run.id), field('calibration', run.calibration), field('modules', (run.modules ?? []).join(', ')),
-      field('status', run.status), field('started', run.start_local), field('stopped', run.stop_local),
+      field('status', run.status), field('started', run.start_local ?? datetime(start)), field('stopped', run.stop_local ?? datetime(epoch(run.stop))),
       field('duration', duration(run.duration)), field('operator', run.operator), field('note', run.note),
       field('config', run.config), field('steps', (run.steps ?? []).join(', ')), field('error', [run.error_class, run.error_line].filter(Boolean).join(': ')),
       field('stop', [run.stop_reason, run.stop_detail].filter(Boolean).join(': ')), field('exit code', run.exit_code),
       ...Object.entries(run.files ?? {}).map(([k, v]) => field(k, v)),
     ].filter(Boolean).flat());
+    const meta = (c) => this.store.device(c.device)?.meta;
+    const unit = (c) => meta(c)?.units?.[c.field] ?? '';
+    const digits = (c) => (unit(c) === 'V' ? voltageDigits(meta(c)) : 2);
     const conditions = h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ['signal', 'samples', 'min', 'mean', 'max'].map((t) => h('th', { text: t })))),
       h('tbody', {}, (run.conditions ?? []).map((c) => h('tr', {}, h('th', { scope: 'row', text: c.signal }),
-        ...[c.count, c.min, c.mean, c.max].map((v) => h('td', { class: 'num', text: isNumber(v) ? String(+v.toPrecision(4)) : '—' }))))));
+        h('td', { class: 'num', text: c.count ?? '—' }),
+        ...[c.min, c.mean, c.max].map((v) => h('td', { class: 'num', text: quantity(v, unit(c), digits(c)) }))))));
     const grid = h('div', { class: 'plots' });
     this.page.replaceChildren(h('a', { href: '#runs', class: 'back', text: '← all runs' }),
       h('h2', { text: `Run ${run.run ?? ''} · ${run.calibration ?? ''} · ${run.status ?? ''}` }), record,
       h('h3', { text: 'Conditions' }), conditions, grid,
       run.log_tail?.length ? h('details', {}, h('summary', { text: 'Ph2_ACF log (tail)' }), h('pre', { class: 'log', text: run.log_tail.join('\n') })) : '');
-    for (const spec of conditionPlots(run.conditions ?? [])) {
-      const plot = new Plot(spec, this.store, { since: start - MARGIN_S, until: stop + MARGIN_S });
+    for (const spec of conditionPlots(run.conditions ?? [], (device) => this.store.device(device)?.meta?.units)) {
+      const plot = new Plot(spec, this.store, { since: start - MARGIN_S, until: stop + MARGIN_S, mark: [start, stop] });
       this.plots.push(plot);
       grid.append(plot.node);
       plot.load().then(() => plot.draw());
@@ -172,11 +184,14 @@ export class RunsTab {
   }
 }
 
-// The run's conditions, one plot per device channel (a sensor: per device).
-function conditionPlots(conditions) {
+// The run's conditions, one plot per device channel (a sensor: per device); a derived
+// signal the device does not publish (env.dewpoint_margin) has no history to plot.
+function conditionPlots(conditions, unitsOf) {
   const groups = new Map();
   for (const c of conditions) {
     if (!c.device || !c.field) continue;
+    const units = unitsOf(c.device);
+    if (units && !(c.field in units)) continue;
     const channel = c.channel === null || c.channel === undefined || c.channel === '' ? null : Number(c.channel);
     const key = `${c.device}:${channel}`;
     if (!groups.has(key)) groups.set(key, { device: c.device, channel, fields: [] });
