@@ -1,7 +1,7 @@
 // The overview: modules (as cards when there are few), sensors, then every supply.
 // A big stand (hundreds of devices) starts with every supply collapsed to its summary.
 
-import { h, setText } from './dom.js';
+import { h } from './dom.js';
 import { isSupply } from './store.js';
 import { SupplyBlock } from './supplies.js';
 import { SensorCard } from './sensors.js';
@@ -36,6 +36,7 @@ export class Overview {
     this.blocks.clear();
     this.modules.clear();
     this.counts = null;
+    this.counted = null;
     const top = h('div', { class: 'cards' });
     const moduleNames = Object.keys(state.modules ?? {}).sort();
     if (moduleNames.length <= MODULE_CARDS_UP_TO) {
@@ -46,8 +47,9 @@ export class Overview {
         top.append(moduleCard(view));
       }
     } else {
-      this.counts = h('a', { class: 'card module-counts', href: '#modules' });
-      top.append(this.counts);
+      this.counts = h('div', { class: 'module-counts' });
+      top.append(h('a', { class: 'card modules-summary', href: '#modules' },
+        h('header', { class: 'dev-head' }, h('span', { class: 'dev-name', text: `${moduleNames.length} modules` })), this.counts));
       this.countModules();
     }
     for (const name of sensors) {
@@ -77,10 +79,18 @@ export class Overview {
     for (const view of this.modules.values()) if (view.devices().includes(name)) view.readback();
   }
 
+  // A big stand's modules at a glance: how many are in each state.
   countModules() {
     const counts = {};
-    for (const status of Object.values(this.store.state.modules ?? {})) counts[status?.state ?? 'UNKNOWN'] = (counts[status?.state ?? 'UNKNOWN'] ?? 0) + 1;
-    setText(this.counts, Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(' · '));
+    for (const status of Object.values(this.store.state.modules ?? {})) {
+      const state = status?.state ?? 'UNKNOWN';
+      counts[state] = (counts[state] ?? 0) + 1;
+    }
+    const key = JSON.stringify(counts);
+    if (key === this.counted) return;
+    this.counted = key;
+    this.counts.replaceChildren(...Object.entries(counts).sort().map(([state, n]) =>
+      h('span', { class: `module-count ms-${state}` }, h('strong', { text: n }), ` ${state.replace('_', ' ')}`)));
   }
 
   tick(now) {

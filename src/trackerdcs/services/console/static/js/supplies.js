@@ -54,6 +54,7 @@ export class SupplyBlock {
 
   expand(open) {
     this.expanded = open;
+    this.node.classList.toggle('open', open);
     this.toggle.setAttribute('aria-expanded', String(open));
     this.table.hidden = !open;
     if (open) this.update();
@@ -66,6 +67,8 @@ export class SupplyBlock {
     const channels = Array.isArray(device.status) ? device.status : [];
     const count = (test) => channels.filter(test).length;
     const parts = [`${channels.length || meta.channels?.length || 0} ch`, `${count((c) => c?.on)} on`];
+    const ramping = count((c) => String(c?.state).startsWith('ramping'));
+    if (ramping) parts.push(`${ramping} ramping`);
     const tripped = count((c) => c?.state === 'tripped');
     if (tripped) parts.push(`${tripped} tripped`);
     const errors = count((c) => c?.state === 'error');
