@@ -80,7 +80,7 @@ export class Header {
     }
     if (this.recovered && Date.now() >= this.recovered.until) this.recovered = null;
     this.banner.hidden = lines.length === 0;
-    this.banner.replaceChildren(...lines.map(([title, text]) => h('div', {}, h('strong', { text: title }), ' ', text)));
+    this.banner.replaceChildren(...lines.map(([title, text]) => h('div', {}, h('strong', { text: title }), ` — ${text}`)));
   }
 
   tick() {
