@@ -54,8 +54,9 @@ def child(stack: ConsoleStack, needle: bytes) -> int:
     raise AssertionError(f"no child of dcs up runs {needle!r}")
 
 
-def kill(pid: int) -> None:
-    os.kill(pid, signal.SIGKILL)
+def kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    """kill -9 by default; SIGSTOP freezes a process, SIGCONT thaws it."""
+    os.kill(pid, sig)
 
 
 class Console:

@@ -5,7 +5,9 @@ control that works. Every step leaves a screenshot in test-artifacts/console/.""
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,10 +80,12 @@ def quiet(stack: ConsoleStack) -> Iterator[None]:
     dcs(stack, "set", "lv", "0", "0")
 
     def no_alarm() -> bool:
-        dcs(stack, "ack", "dewpoint")
-        return "dewpoint" not in dcs(stack, "alarms").stdout
+        alarms = json.loads(dcs(stack, "alarms", "--json").stdout or "[]")
+        for alarm in alarms:
+            dcs(stack, "ack", alarm["id"])
+        return not alarms
 
-    wait_until(no_alarm, timeout=SLOW_MS / 1000, what="the dewpoint alarm to clear")
+    wait_until(no_alarm, timeout=SLOW_MS / 1000, what="every alarm acknowledged and clear")
     off = re.compile(r"M1\s+│\s+OFF\s")
     wait_until(lambda: bool(off.search(dcs(stack, "module", "status").stdout)), timeout=SLOW_MS / 1000, what="M1 OFF")
 
@@ -254,6 +258,23 @@ def test_killed_broker_shows_disconnected_then_recovers(stack: ConsoleStack, pag
     shot(page, "15-broker-recovered")
 
 
+def test_a_silent_device_is_marked_stale_at_once(stack: ConsoleStack, page: Page, quiet: None) -> None:
+    ui = Console(page)
+    host = child(stack, b"\0device\0host\0")  # the four simulated devices' process
+    kill(host, signal.SIGSTOP)  # frozen: no sample, no last will either
+    try:
+        for name in DEMO_DEVICES:
+            section = page.get_by_role("region", name=f"device {name}")
+            expect(section).to_have_class(re.compile(r"\blive-stale\b"))  # greyed, dotted
+            expect(section.locator(".badge")).to_have_text("STALE")
+        expect(ui.cell("hv:0", "vmon")).to_be_visible()  # still there, but not as if live
+        shot(page, "16-devices-stale")
+    finally:
+        kill(host, signal.SIGCONT)
+    for name in DEMO_DEVICES:
+        expect(page.get_by_role("region", name=f"device {name}").locator(".badge")).to_have_text("● online")
+
+
 def test_killed_console_shows_console_disconnected(
     stack: ConsoleStack, page: Page, context: BrowserContext
 ) -> None:
@@ -261,13 +282,13 @@ def test_killed_console_shows_console_disconnected(
     kill(child(stack, b"\0web\0run\0"))
     expect(ui.conn_banner).to_contain_text("CONSOLE DISCONNECTED")
     expect(page.locator("body")).to_have_class(re.compile(r"\blost\b"))
-    shot(page, "16-console-disconnected")
+    shot(page, "17-console-disconnected")
     # dcs up restarts it; sessions are in memory, so the page asks to log in again, and the
     # banner's URL (the same token) gets back in.
     expect(page.locator("form#login")).to_be_visible(timeout=SLOW_MS)
     again = open_console(context, stack.login_url)
     expect(Console(again).conn_banner).to_be_hidden()
-    shot(again, "17-console-back")
+    shot(again, "18-console-back")
 
 
 def test_a_viewer_finds_no_control_that_works(
@@ -286,13 +307,13 @@ def test_a_viewer_finds_no_control_that_works(
     ui = Console(page)
     expect(ui.alarm_banner).to_be_visible()
     expect(ui.cell("lv:0", "vset")).to_contain_text("V")
-    shot(page, "18-viewer-overview")
+    shot(page, "19-viewer-overview")
 
     controls = "[role=switch], input.setpoint, .module-controls button, .btn-ack, .daq-controls button, .simulator button"
     for tab in ("overview", "modules", "alarms", "runs"):
         ui.go(tab)
         expect(page.locator(controls).filter(visible=True)).to_have_count(0)
-        shot(page, f"19-viewer-{tab}")
+        shot(page, f"20-viewer-{tab}")
     # The server refuses anyway.
     status = page.evaluate(
         """() => fetch('api/command', {method: 'POST', headers: {'Content-Type': 'application/json'},
@@ -310,7 +331,7 @@ def test_a_run_is_started_listed_and_shown_with_its_conditions(stack: ConsoleSta
     ui.confirm()
     expect(module.get_by_label("module M1 reply")).to_contain_text("accepted")
     expect(module.locator(".module-state")).to_have_text("HV ON", timeout=SLOW_MS)
-    shot(page, "20-module-hv-on")
+    shot(page, "21-module-hv-on")
 
     ui.go("runs")
     page.get_by_label("calibration", exact=True).fill("pedenoise")
@@ -320,14 +341,14 @@ def test_a_run_is_started_listed_and_shown_with_its_conditions(stack: ConsoleSta
     run = page.locator("#view-runs tr[data-run]").first
     expect(run).to_contain_text("pedenoise")
     expect(run).to_contain_text("done")
-    shot(page, "21-runs")
+    shot(page, "22-runs")
 
     run.get_by_role("link").click()
     record = page.locator(".run-page")
     expect(record).to_contain_text("pedenoise")
     expect(record.locator(".record")).to_contain_text("M1")
     expect(record.locator(".plot").first).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
-    shot(page, "22-run-page")
+    shot(page, "23-run-page")
 
     ui.go("overview")
     module.get_by_role("button", name="module M1 off").click()

@@ -11,9 +11,9 @@ import { ReplyBox } from './controls.js';
 const LEVEL = { warning: 'minor', minor: 'minor', alarm: 'major', major: 'major', fatal: 'fatal', invalid: 'invalid' };
 const RANK = { minor: 1, major: 2, invalid: 2, fatal: 3 };
 
-export const level = (severity) => LEVEL[severity] ?? 'invalid';
+const level = (severity) => LEVEL[severity] ?? 'invalid';
 const acknowledged = (alarm) => Boolean(alarm.acknowledged ?? alarm.acked);
-export const pending = (alarm) => alarm.active || !acknowledged(alarm);
+const pending = (alarm) => alarm.active || !acknowledged(alarm);
 
 function order(a, b) {
   return (b.active - a.active) || (acknowledged(a) - acknowledged(b))

@@ -8,7 +8,7 @@ export class ApiError extends Error {
   }
 }
 
-export function toLogin() {
+function toLogin() {
   location.assign('login');
 }
 

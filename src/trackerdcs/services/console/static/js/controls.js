@@ -9,7 +9,7 @@ const ACCEPTED_SHOWN_MS = 10000;
 const CONFIRM_WAIT_MS = 15000; // after an accepted switch, how long "pending…" waits for the status
 
 // What a command's answer says, in the words of the device (or of the server).
-export function outcome(result) {
+function outcome(result) {
   if (result instanceof ApiError) {
     if (result.status === 403) return { tone: 'refused', text: `forbidden: ${result.detail}` };
     if (result.status === 504) return { tone: 'error', text: `no reply: ${result.detail}` };

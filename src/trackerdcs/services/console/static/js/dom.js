@@ -33,8 +33,3 @@ export function setVariant(node, group, value) {
   if (value) node.classList.add(`${group}-${value}`);
   node[key] = value;
 }
-
-export function clear(node) {
-  node.replaceChildren();
-  return node;
-}

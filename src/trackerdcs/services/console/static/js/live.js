@@ -7,7 +7,7 @@ import { api } from './api.js';
 const BACKOFF_S = [1, 2, 4, 8, 10];
 const PING_S = 30;
 
-export function liveUrl() {
+function liveUrl() {
   const url = new URL('api/live', location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.href;

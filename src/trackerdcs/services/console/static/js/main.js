@@ -19,7 +19,7 @@ new AlarmBanner($('alarm-banner'), store);
 const overview = new Overview($('overview-body'), store);
 const simulator = new SimulatorPanel(store);
 $('view-overview').append(simulator.node);
-new ModulesTab($('view-modules'), store);
+const modules = new ModulesTab($('view-modules'), store);
 new AlarmsTab($('view-alarms'), store, $('alarm-count'));
 const plots = new PlotsTab($('view-plots'), store);
 const runs = new RunsTab($('view-runs'), store);
@@ -49,7 +49,10 @@ window.addEventListener('hashchange', route);
 
 setInterval(() => {
   header.tick();
-  if (store.state) overview.tick(store.now());
+  if (!store.state) return;
+  const now = store.now();
+  if (!$('view-overview').hidden) overview.tick(now);
+  if (!$('view-modules').hidden) modules.tick(now);
 }, 1000);
 header.tick();
 connect(store);

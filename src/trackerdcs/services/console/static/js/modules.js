@@ -3,7 +3,7 @@
 
 import { h, setText, setVariant } from './dom.js';
 import { quantity, voltageDigits } from './format.js';
-import { parseAddress } from './store.js';
+import { parseAddress, staleness } from './store.js';
 import { ReplyBox } from './controls.js';
 import { confirmAction } from './dialog.js';
 
@@ -14,7 +14,7 @@ function address(value) {
   return [null, null];
 }
 
-export function inhibitors(safety, name) {
+function inhibitors(safety, name) {
   const rules = safety?.inhibit?.inhibit?.[name] ?? [];
   const notes = safety?.inhibit?.notes ?? {};
   return rules.map((rule) => (notes[rule] ? `${rule} (${notes[rule]})` : rule));
@@ -72,6 +72,15 @@ export class ModuleView {
     }
   }
 
+  // A readback whose device has gone quiet or offline is greyed, not shown as live.
+  tick(now) {
+    const status = this.status ?? {};
+    for (const [kind, node] of [['lv', this.lv], ['hv', this.hv]]) {
+      const [device] = address(status[kind]);
+      node.classList.toggle('not-live', Boolean(device) && staleness(this.store.device(device), now) !== null);
+    }
+  }
+
   devices() {
     const status = this.status ?? {};
     return [address(status.lv)[0], address(status.hv)[0]].filter(Boolean);
@@ -97,7 +106,7 @@ export function moduleCard(view) {
     view.stateNode, view.reason, view.sequence, view.lv, view.hv, view.inhibit, view.reply.node);
 }
 
-export function moduleRow(view) {
+function moduleRow(view) {
   return h('tr', { dataset: { module: view.name } }, h('th', { scope: 'row', text: view.name }),
     h('td', {}, view.stateNode), h('td', {}, view.reason, ' ', view.sequence), h('td', { class: 'num' }, view.lv),
     h('td', { class: 'num' }, view.hv), h('td', {}, view.inhibit), h('td', {}, view.controls), h('td', {}, view.reply.node));
@@ -117,6 +126,10 @@ export class ModulesTab {
     });
     store.on('safety', (keys) => keys.includes('inhibit') && this.views.forEach((v) => v.update()));
     store.on('device', (name) => this.byDevice.get(name)?.forEach((v) => v.readback()));
+  }
+
+  tick(now) {
+    for (const view of this.views.values()) view.tick(now);
   }
 
   build() {

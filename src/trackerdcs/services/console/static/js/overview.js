@@ -95,5 +95,6 @@ export class Overview {
 
   tick(now) {
     for (const block of this.blocks.values()) block.tick(now);
+    for (const view of this.modules.values()) view.tick(now);
   }
 }

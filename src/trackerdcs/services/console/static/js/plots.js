@@ -7,7 +7,7 @@ import { isSupply } from './store.js';
 import { readings } from './sensors.js';
 import { Plot, seriesTitle } from './plot.js';
 
-export const WINDOWS = [['10 min', 600], ['1 h', 3600], ['6 h', 21600], ['24 h', 86400]];
+const WINDOWS = [['10 min', 600], ['1 h', 3600], ['6 h', 21600], ['24 h', 86400]];
 const SUPPLY_FIELDS = ['vmon', 'vreq', 'imon', 'ilimit'];
 const DEFAULT_CHANNELS_UP_TO = 4;
 

@@ -8,7 +8,7 @@ import { lastSample, staleness } from './store.js';
 import { NumberField, ReplyBox, Switch } from './controls.js';
 import { confirmAction } from './dialog.js';
 
-export const COLUMNS = ['channel', 'state', 'output', 'V set', 'V mon', 'I mon', 'I limit', 'age', 'reply'];
+const COLUMNS = ['channel', 'state', 'output', 'V set', 'V mon', 'I mon', 'I limit', 'age', 'reply'];
 
 const STATE_TEXT = {
   off: 'OFF',
@@ -19,7 +19,7 @@ const STATE_TEXT = {
   error: 'ERROR',
 };
 
-export function stateText(state) {
+function stateText(state) {
   return STATE_TEXT[state] ?? (state ? String(state).toUpperCase() : '—');
 }
 
