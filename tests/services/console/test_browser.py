@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.broker]
 
 DEMO_DEVICES = ["hv", "lv", "sensor_1", "env"]
 VIEWER = ("vera", "viewer-password")
+OPERATOR = ("olga", "operator-password")
 
 
 @pytest.fixture(scope="module")
@@ -291,29 +292,55 @@ def test_killed_console_shows_console_disconnected(
     shot(again, "18-console-back")
 
 
-def test_a_viewer_finds_no_control_that_works(
-    stack: ConsoleStack, context: BrowserContext, quiet: None
-) -> None:
-    name, password = VIEWER
-    stack.add_user(name, "viewer", password)
-    assert dcs(stack, "sim", "env", "humidity", "95").returncode == 0  # an alarm a viewer may not acknowledge
+def log_in(context: BrowserContext, stack: ConsoleStack, name: str, password: str) -> Page:
+    """The login form, as someone without the banner's URL."""
     page = context.new_page()
     page.goto(stack.base)
     page.get_by_label("User").fill(name)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("body[data-ready]")).to_be_attached()
+    return page
+
+
+def test_an_operator_has_no_expert_controls_and_is_told_why(
+    stack: ConsoleStack, context: BrowserContext, quiet: None
+) -> None:
+    name, password = OPERATOR
+    stack.add_user(name, "operator", password)
+    page = log_in(context, stack, name, password)
+    ui = Console(page)
+    expect(page.locator("#user")).to_have_text(f"{name} · operator")
+    expect(ui.switch("lv:0")).to_be_enabled()
+    expect(page.get_by_role("region", name="simulator")).to_be_hidden()  # simulator steering: experts
+    field = ui.setpoint("hv:0")
+    field.fill("250")  # above the demo's expert_above_v (200 V)
+    field.press("Enter")
+    ui.confirm()
+    expect(ui.reply("hv:0")).to_contain_text("forbidden:")
+    expect(ui.reply("hv:0")).to_contain_text("expert")
+    expect(field).to_have_value("0.0")
+    shot(page, "19-operator-forbidden")
+
+
+def test_a_viewer_finds_no_control_that_works(
+    stack: ConsoleStack, context: BrowserContext, quiet: None
+) -> None:
+    name, password = VIEWER
+    stack.add_user(name, "viewer", password)
+    assert dcs(stack, "sim", "env", "humidity", "95").returncode == 0  # an alarm a viewer may not acknowledge
+    page = log_in(context, stack, name, password)
     expect(page.locator("#user")).to_have_text(f"{name} · viewer")
     ui = Console(page)
     expect(ui.alarm_banner).to_be_visible()
     expect(ui.cell("lv:0", "vset")).to_contain_text("V")
-    shot(page, "19-viewer-overview")
+    shot(page, "20-viewer-overview")
 
     controls = "[role=switch], input.setpoint, .module-controls button, .btn-ack, .daq-controls button, .simulator button"
     for tab in ("overview", "modules", "alarms", "runs"):
         ui.go(tab)
         expect(page.locator(controls).filter(visible=True)).to_have_count(0)
-        shot(page, f"20-viewer-{tab}")
+        shot(page, f"21-viewer-{tab}")
     # The server refuses anyway.
     status = page.evaluate(
         """() => fetch('api/command', {method: 'POST', headers: {'Content-Type': 'application/json'},
@@ -331,7 +358,7 @@ def test_a_run_is_started_listed_and_shown_with_its_conditions(stack: ConsoleSta
     ui.confirm()
     expect(module.get_by_label("module M1 reply")).to_contain_text("accepted")
     expect(module.locator(".module-state")).to_have_text("HV ON", timeout=SLOW_MS)
-    shot(page, "21-module-hv-on")
+    shot(page, "22-module-hv-on")
 
     ui.go("runs")
     page.get_by_label("calibration", exact=True).fill("pedenoise")
@@ -341,14 +368,14 @@ def test_a_run_is_started_listed_and_shown_with_its_conditions(stack: ConsoleSta
     run = page.locator("#view-runs tr[data-run]").first
     expect(run).to_contain_text("pedenoise")
     expect(run).to_contain_text("done")
-    shot(page, "22-runs")
+    shot(page, "23-runs")
 
     run.get_by_role("link").click()
     record = page.locator(".run-page")
     expect(record).to_contain_text("pedenoise")
     expect(record.locator(".record")).to_contain_text("M1")
     expect(record.locator(".plot").first).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
-    shot(page, "23-run-page")
+    shot(page, "24-run-page")
 
     ui.go("overview")
     module.get_by_role("button", name="module M1 off").click()

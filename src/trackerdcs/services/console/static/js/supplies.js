@@ -130,6 +130,10 @@ class ChannelRow {
     }
     if (store.may('setv')) {
       this.vset = new NumberField(`${address} voltage setpoint`, 2, (value, text) => this.sendVoltage(value, text));
+      const limit = store.state.policy?.expert_above_v;
+      if (this.isHV && !store.state.policy?.can_expert && limit !== undefined) {
+        this.vset.node.title += `; above ${limit} V: experts only`;
+      }
       vset.append(this.vset.node, h('span', { class: 'unit', text: 'V' }));
     } else {
       this.vsetText = h('span', { class: 'val' });
