@@ -74,7 +74,8 @@ export class Header {
       lines.push(['BROKER DISCONNECTED', `since ${clock(state.bus?.since)} · the console has lost the MQTT broker; values are not live`]);
     } else if (this.recovered && Date.now() < this.recovered.until) {
       const { down, back } = this.recovered;
-      lines.push(['BROKER WAS DISCONNECTED', `${down ? `from ${clock(down)} ` : ''}until ${clock(back)} · late samples may still arrive`]);
+      const when = down ? `from ${clock(down)} to ${clock(back)}` : `until ${clock(back)}, briefly`;
+      lines.push(['BROKER WAS DISCONNECTED', `${when} · samples from then may still arrive late`]);
     } else if (state.safety && state.safety.availability !== 'online') {
       lines.push(['SAFETY SERVICE OFFLINE', 'interlocks and alarms are not being judged']);
     }
