@@ -102,7 +102,7 @@ export class RunsTab {
   async startRun() {
     const calibration = this.calibration.value.trim();
     if (!calibration) return this.reply.show('refused', 'choose a calibration');
-    const body = { calibration };
+    const body = { calibration, operator: this.store.state.user?.name };
     if (this.note.value.trim()) body.note = this.note.value.trim();
     await this.reply.send({ device: this.daq.name ?? 'daq', command: 'start', payload: JSON.stringify(body) }, `start ${calibration}`);
   }
