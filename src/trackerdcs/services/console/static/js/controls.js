@@ -57,8 +57,10 @@ export class ReplyBox {
 
 // An on/off switch that shows the device's output; a click asks for the other state.
 export class Switch {
-  constructor(label, toggle) {
-    this.toggle = toggle; // async (wanted: bool) => accepted: bool
+  // ask: async (wanted) => go ahead?  send: async (wanted) => accepted?
+  constructor(label, ask, send) {
+    this.ask = ask;
+    this.send = send;
     this.on = null;
     this.pending = null;
     this.node = h('button', { class: 'switch', role: 'switch', 'aria-label': label, 'aria-checked': 'false' });
@@ -68,9 +70,10 @@ export class Switch {
   async click() {
     if (this.pending !== null || this.on === null) return;
     const wanted = !this.on;
+    if (!(await this.ask(wanted))) return;
     this.pending = wanted;
     this.paint();
-    const accepted = await this.toggle(wanted);
+    const accepted = await this.send(wanted);
     if (!accepted || this.on === wanted) this.settle();
     else this.timer = setTimeout(() => this.settle(), CONFIRM_WAIT_MS);
   }

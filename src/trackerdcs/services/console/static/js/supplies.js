@@ -117,7 +117,7 @@ class ChannelRow {
     const output = h('td', { class: 'output', dataset: { col: 'output' } });
     const vset = h('td', { class: 'num', dataset: { col: 'vset' } });
     if (store.may('switch')) {
-      this.switch = new Switch(`${address} output`, (wanted) => this.sendSwitch(wanted));
+      this.switch = new Switch(`${address} output`, (wanted) => this.askSwitch(wanted), (wanted) => this.sendSwitch(wanted));
       output.append(this.switch.node);
     } else {
       this.onText = h('span', { class: 'val' });
@@ -176,14 +176,15 @@ class ChannelRow {
     setText(this.age, this.ts === null ? '—' : age(now - this.ts));
   }
 
-  async sendSwitch(wanted) {
+  // Switching HV on asks first.
+  async askSwitch(wanted) {
+    if (!wanted || !this.isHV) return true;
     const entry = this.entry ?? {};
-    if (wanted && this.isHV) {
-      const ramp = isNumber(entry.rampup) ? ` at ${fixed(entry.rampup, 1)} V/s` : '';
-      const ok = await confirmAction(`Switch ${this.address} HV on?`,
-        `The output ramps to ${fixed(entry.vreq, 1)} V${ramp}.`);
-      if (!ok) return false;
-    }
+    const ramp = isNumber(entry.rampup) ? ` at ${fixed(entry.rampup, 1)} V/s` : '';
+    return confirmAction(`Switch ${this.address} HV on?`, `The output ramps to ${fixed(entry.vreq, 1)} V${ramp}.`);
+  }
+
+  sendSwitch(wanted) {
     const payload = wanted ? 'on' : 'off';
     return this.reply.send({ device: this.block.name, command: 'switch', channel: this.number, payload }, payload);
   }
