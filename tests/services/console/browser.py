@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, ViewportSize, expect
 
 from tests.helpers import TIMEOUT, children_of
 from tests.services.console.stack import ConsoleStack
@@ -18,7 +18,7 @@ from tests.ui import ARTIFACTS
 WAIT_MS = TIMEOUT * 1000
 SLOW_MS = 4 * WAIT_MS  # a module's whole power sequence, a run
 SHOTS = ARTIFACTS / "console"
-VIEWPORT = {"width": 1600, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
 
 
 def shot(page: Page, name: str) -> Path:

@@ -77,7 +77,9 @@ def quiet(stack: ConsoleStack) -> Iterator[None]:
     dcs(stack, "switch", "hv", "0", "off")
     dcs(stack, "set", "hv", "0", "0")
     # LV off is refused while HV is still up: retry until it has ramped down.
-    wait_until(lambda: dcs(stack, "switch", "lv", "0", "off").returncode == 0, timeout=SLOW_MS / 1000, what="LV off")
+    wait_until(
+        lambda: dcs(stack, "switch", "lv", "0", "off").returncode == 0, timeout=SLOW_MS / 1000, what="LV off"
+    )
     dcs(stack, "set", "lv", "0", "0")
 
     def no_alarm() -> bool:
@@ -88,7 +90,9 @@ def quiet(stack: ConsoleStack) -> Iterator[None]:
 
     wait_until(no_alarm, timeout=SLOW_MS / 1000, what="every alarm acknowledged and clear")
     off = re.compile(r"M1\s+│\s+OFF\s")
-    wait_until(lambda: bool(off.search(dcs(stack, "module", "status").stdout)), timeout=SLOW_MS / 1000, what="M1 OFF")
+    wait_until(
+        lambda: bool(off.search(dcs(stack, "module", "status").stdout)), timeout=SLOW_MS / 1000, what="M1 OFF"
+    )
 
 
 def test_banner_url_logs_in_and_shows_every_demo_device(
@@ -349,7 +353,9 @@ def test_a_viewer_finds_no_control_that_works(
     assert status == 403
 
 
-def test_a_run_is_started_listed_and_shown_with_its_conditions(stack: ConsoleStack, page: Page, quiet: None) -> None:
+def test_a_run_is_started_listed_and_shown_with_its_conditions(
+    stack: ConsoleStack, page: Page, quiet: None
+) -> None:
     ui = Console(page)
     for ramp in ("rampup", "rampdown"):  # the module's 300 V in 6 s rather than 30
         assert dcs(stack, "send", "hv", ramp, "50", "--channel", "0").returncode == 0
