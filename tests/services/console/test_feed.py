@@ -78,3 +78,25 @@ async def test_a_slow_client_is_dropped_and_the_others_go_on() -> None:
         await pumps[0]  # the slow client's pump ends: its websocket is closed
     assert fast.dropped is None
     pumps[1].cancel()
+
+
+async def test_a_lost_broker_goes_out_at_once_not_at_the_end_of_the_period() -> None:
+    state = StandState(LAYOUT)
+    feed = Feed(state, period=3600.0)  # an hour: only the loss's own path can bring it before then
+    socket = Socket()
+    client = Client("a", socket.send)
+    feed.join(client)
+    tasks = [asyncio.create_task(client.pump()), asyncio.create_task(feed.run())]
+    state.apply("/hv/availability", b"online")  # the first change after quiet goes out at once
+    async with asyncio.timeout(10):
+        while len(socket.sent) < 2:
+            socket.got.clear()
+            await socket.got.wait()
+    state.set_bus(False, 5.0)
+    async with asyncio.timeout(10):
+        while len(socket.sent) < 3:
+            socket.got.clear()
+            await socket.got.wait()
+    assert json.loads(socket.sent[2])["bus"] == {"connected": False, "since": 5.0}
+    for task in tasks:
+        task.cancel()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from trackerdcs.services.console.commands import sign_daq_start
 from trackerdcs.services.console.policy import CommandRequest, Forbidden, check, required_role
-from trackerdcs.services.console.users import Role
+from trackerdcs.services.console.users import Role, User
 from trackerdcs.stand.console import ConsoleConfig
 
 CONFIG = ConsoleConfig(expert_commands=["reset", "sim"], expert_above_v=200.0)
@@ -50,3 +53,15 @@ def test_a_stand_may_let_operators_steer_simulators() -> None:
     config = ConsoleConfig(expert_commands=["reset"])
     request = CommandRequest(device="env", command="humidity", payload="90", action="sim")
     assert required_role(request, "env", config)[0] == Role.OPERATOR
+
+
+def test_a_daq_start_names_the_logged_in_user_whatever_the_page_sent() -> None:
+    request = CommandRequest(
+        device="daq", command="start", payload='{"calibration": "pedenoise", "operator": "mallory"}'
+    )
+    signed = sign_daq_start(request, User("alice", Role.OPERATOR))
+    assert json.loads(signed.payload) == {"calibration": "pedenoise", "operator": "alice"}
+    garbage = CommandRequest(device="daq", command="start", payload="pedenoise")
+    assert (
+        sign_daq_start(garbage, User("alice", Role.OPERATOR)) == garbage
+    )  # the DAQ refuses it, with its reason

@@ -50,7 +50,7 @@ def test_modules_and_the_safety_service_have_their_own_places() -> None:
 
 def test_other_topics_and_unparsable_payloads_change_nothing() -> None:
     changes: list[int] = []
-    state = StandState(LAYOUT, on_change=lambda: changes.append(1))
+    state = StandState(LAYOUT, on_change=lambda urgent: changes.append(1))
     state.apply("/other/status", status(1.0, 1))  # not on this stand
     state.apply("/hv/cmd/switch/0", b"on")
     state.apply("/hv/status", b"{not json")
@@ -78,3 +78,21 @@ def test_what_commands_need_from_the_last_status() -> None:
     assert state.channel("env", None) == {"humidity": 40.0}
     assert state.vreqs("hv", None) == [100.0]
     assert state.vreqs("env", None) == []
+
+
+def test_losing_the_broker_or_a_device_is_urgent_and_getting_them_back_is_not() -> None:
+    urgent: list[bool] = []
+    state = StandState(LAYOUT, on_change=urgent.append)
+    state.set_bus(False, 1.0)
+    state.apply("/hv/availability", b"offline")
+    state.set_bus(True, 2.0)
+    state.apply("/hv/availability", b"online")
+    state.apply("/hv/status", status(1.0, 1))
+    assert urgent == [True, True, False, False, False]
+
+
+def test_the_daq_says_which_calibrations_it_may_run() -> None:
+    layout = Layout(
+        stand="t", devices={}, modules=frozenset(), safety=None, daq="daq", calibrations=("pedenoise",)
+    )
+    assert StandState(layout).snapshot(0.0)["daq"]["calibrations"] == ["pedenoise"]

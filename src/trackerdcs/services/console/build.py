@@ -46,6 +46,7 @@ def layout(stand: Stand) -> Layout:
         modules=frozenset(m.name for m in stand.modules),
         safety=stand.interlock.name if stand.has_safety else None,
         daq=stand.daq.name if stand.daq else None,
+        calibrations=tuple(stand.daq.calibrations) if stand.daq else (),
     )
 
 

@@ -5,6 +5,7 @@ Every attempt is audited, refused ones too: who, what, the value before, and the
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class Commands:
         except Forbidden as exc:
             self._audit(user, request, before, None, f"refused by the console: {exc}")
             raise
+        if request.device == self.state.layout.daq and request.command == "start":
+            request = sign_daq_start(request, user)
         topics = DeviceTopics(request.device)
         topic = (topics.sim if request.action == SIM else topics.cmd)(request.command, request.channel)
         try:
@@ -112,3 +115,15 @@ class Commands:
 
 
 __all__ = ["Commands", "Forbidden", "TopicError", "UnknownTarget"]
+
+
+def sign_daq_start(request: CommandRequest, user: User) -> CommandRequest:
+    """A DAQ start names the logged-in user as its operator, whatever the page sent; a payload
+    that is not a JSON object is left for the DAQ to refuse with its reason."""
+    try:
+        body = json.loads(request.payload or "{}")
+    except ValueError:
+        return request
+    if not isinstance(body, dict):
+        return request
+    return request.model_copy(update={"payload": json.dumps({**body, "operator": user.name})})

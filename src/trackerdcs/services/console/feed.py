@@ -10,6 +10,7 @@ pvws and Home Assistant do): the page reconnects and starts again from a snapsho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_PENDING = 4  # updates waiting for one client; one more and it is dropped
 SEND_TIMEOUT = 10.0  # s a single send may take before the client counts as gone
 TOO_SLOW = 1013  # websocket close code "try again later"
+URGENT_GAP = 0.1  # s between updates when something was lost
 
 Send = Callable[[bytes], Awaitable[None]]
 
@@ -88,7 +90,13 @@ class Feed:
         self.clock = clock
         self.clients: set[Client] = set()
         self.changed = asyncio.Event()
-        state.on_change = self.changed.set
+        self.urgent = asyncio.Event()
+        state.on_change = self._on_change
+
+    def _on_change(self, urgent: bool) -> None:
+        self.changed.set()
+        if urgent:
+            self.urgent.set()
 
     def join(self, client: Client, extra: dict[str, Any] | None = None) -> None:
         """Queue the snapshot (with ``extra``: who the client is) and register, with no await
@@ -105,10 +113,14 @@ class Feed:
         last = -self.period
         while True:
             await self.changed.wait()
-            wait = last + self.period - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)  # the throttle: the rest of this period
+            # The throttle: the rest of this period, unless a loss (broker, device) comes first;
+            # losses still wait URGENT_GAP, so a burst of them goes out as one update.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.urgent.wait(), last + self.period - loop.time())
+            if self.urgent.is_set() and (gap := last + URGENT_GAP - loop.time()) > 0:
+                await asyncio.sleep(gap)
             self.changed.clear()
+            self.urgent.clear()
             last = loop.time()
             self.flush()
 

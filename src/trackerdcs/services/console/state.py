@@ -37,12 +37,13 @@ class Layout:
     safety: str | None
     daq: str | None
     archive: str = ARCHIVER
+    calibrations: tuple[str, ...] = ()  # what the DAQ may run
 
 
 @dataclass
 class StandState:
     layout: Layout
-    on_change: Callable[[], None] = lambda: None
+    on_change: Callable[[bool], None] = lambda urgent: None  # urgent: an edge not to coalesce away
     data: dict[str, Any] = field(init=False)
     audit: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=AUDIT_KEPT))
     _dirty: set[Path] = field(default_factory=set)
@@ -56,7 +57,11 @@ class StandState:
             "devices": {name: {"availability": "unknown"} for name in lay.devices},
             "modules": {},
             "safety": {"name": lay.safety, "availability": "unknown"} if lay.safety else None,
-            "daq": {"name": lay.daq, "availability": "unknown"} if lay.daq else None,
+            "daq": (
+                {"name": lay.daq, "availability": "unknown", "calibrations": list(lay.calibrations)}
+                if lay.daq
+                else None
+            ),
             "archive": {"availability": "unknown"},
         }
 
@@ -107,7 +112,7 @@ class StandState:
             node = node.setdefault(key, {})
         node[path[-1]] = value
         self._dirty.add(path)
-        self.on_change()
+        self.on_change(_is_loss(path, value))
 
     def set_bus(self, connected: bool, now: float) -> None:
         self._set(("bus",), {"connected": connected, "since": now})
@@ -115,7 +120,7 @@ class StandState:
     def add_audit(self, entry: dict[str, Any]) -> None:
         self.audit.append(entry)
         self._new_audit.append(entry)
-        self.on_change()
+        self.on_change(False)
 
     # -- what goes out -----------------------------------------------------------------
     def snapshot(self, now: float) -> dict[str, Any]:
@@ -166,3 +171,11 @@ class StandState:
 
 
 _UNPARSABLE = object()
+
+
+def _is_loss(path: Path, value: Any) -> bool:
+    """The broker or a device gone: sent at once, so that a restart within one update period
+    still shows the page its outage (a later "online" must not hide the "offline" before it)."""
+    if path == ("bus",):
+        return not value["connected"]
+    return path[-1] == "availability" and value != "online"
