@@ -99,17 +99,21 @@ class Guard:
         check_channel_command(self.modules, ref, inbound.name, text, self.status, inhibited)
 
     def _inhibits(self, ref: ChannelRef) -> dict[str, list[str]]:
-        """The inhibit list, plus what not knowing the interlock's state implies."""
-        inhibited = dict(self.inhibited or {})
+        """The inhibit list, plus what not knowing the interlock's state implies.
+
+        Copied only when something is added: it names every module of the stand.
+        """
         module = self.modules.by_hv(ref)
-        key = module.name if module is not None else str(ref)
         reasons = []
         if module is not None and self.interlock is not None and self.inhibited is None:
             reasons.append("interlock state unknown (is the safety service running?)")
         if self.heartbeat_lost():
             reasons.append(f"no interlock heartbeat for {self.require_heartbeat:g} s")
-        if reasons:
-            inhibited[key] = inhibited.get(key, []) + reasons
+        if not reasons:
+            return self.inhibited or {}
+        key = module.name if module is not None else str(ref)
+        inhibited = dict(self.inhibited or {})
+        inhibited[key] = inhibited.get(key, []) + reasons
         return inhibited
 
 
