@@ -5,8 +5,9 @@ switches channels off when one fires, publishes what is inhibited (the device
 services refuse those commands), keeps the alarm list, sends notifications, runs
 module on/off sequences, and beats a heartbeat that HV services may require.
 
-With a book file, the alarm book outlives a restart (see :mod:`.book`). A switch-off
-for a device that is offline or not yet seen waits for the device to come online.
+With a book file, the alarm book outlives a restart (see :mod:`.book`). A rule switches
+channels off with one command per device (:mod:`.switching`); a switch-off for a device
+that is offline or not yet seen waits for the device to come online.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.safety.book import BookFile, restore
 from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
+from trackerdcs.services.safety.switching import by_device, describe, switch_off
 from trackerdcs.stand import Stand
 
 if TYPE_CHECKING:
@@ -200,51 +202,53 @@ class SafetyService:
                 t.message,
             )
             if t.active:
-                for ref in self.state.off_targets(t.rule):
-                    self._spawn(self._switch_off(ref, t.rule.name))
+                for device, channels in by_device(self.state.off_targets(t.rule)).items():
+                    self._spawn(self._switch_off(device, channels, t.rule.name))
         events = self.state.alarm_events(transitions)
         await self._publish_state(client, events)
         await self._publish_modules(client)
         for event in events:
             self._spawn(self._notify(event))
 
-    async def _switch_off(self, ref: ChannelRef, rule: str) -> None:
-        """Switch a channel off now, or as soon as its device is online."""
-        if self.state.engine.online.get(ref.device) is not True:
+    async def _switch_off(self, device: str, channels: list[int], rule: str) -> None:
+        """Switch a device's channels off now, or as soon as it is online."""
+        if self.state.engine.online.get(device) is not True:
             # Nobody to tell: the device refuses HV on while inhibited, and gets the
             # switch-off the moment it comes online (_arrived).
-            log.warning("rule %s: %s is not online: it is switched off when it comes online", rule, ref)
-            self._waiting_off.setdefault(ref.device, {})[ref] = rule
+            where = describe(device, channels)
+            log.warning("rule %s: %s is not online: it is switched off when it comes online", rule, where)
+            waiting = self._waiting_off.setdefault(device, {})
+            waiting.update(dict.fromkeys((ChannelRef(device, c) for c in channels), rule))
             return
-        await self._send_off(ref, rule, on_arrival=False)
+        await self._send_off(device, channels, rule, on_arrival=False)
 
     def _arrived(self, device: str) -> None:
         holding = self.state.holding()
+        by_rule: dict[str, list[int]] = {}
         for ref, rule in self._waiting_off.pop(device, {}).items():
+            by_rule.setdefault(rule, []).append(ref.channel)
+        for rule, channels in by_rule.items():
             if rule in holding:
-                self._spawn(self._send_off(ref, rule, on_arrival=True))
+                self._spawn(self._send_off(device, channels, rule, on_arrival=True))
             else:
-                log.info("rule %s: cleared and acknowledged before %s came online: left as it is", rule, ref)
+                where = describe(device, channels)
+                log.info("rule %s: cleared and acknowledged before %s came online: left as is", rule, where)
 
-    async def _send_off(self, ref: ChannelRef, rule: str, on_arrival: bool) -> None:
-        topic = DeviceTopics(ref.device).cmd("switch", ref.channel)
-        try:
-            reply = await self.requester.send(topic, "off")
-            problem = None if reply.ok else f"{reply.reason}: {reply.message}"
-        except TimeoutError:
-            problem = "no reply"
-        if problem is None and on_arrival:
-            log.info("rule %s: %s switched off, applied on arrival", rule, ref)
-        if problem:
+    async def _send_off(self, device: str, channels: list[int], rule: str, on_arrival: bool) -> None:
+        problems = await switch_off(self.requester, device, channels)
+        if not problems and on_arrival:
+            log.info("rule %s: %s switched off, applied on arrival", rule, describe(device, channels))
+        if not problems:
+            return
+        events = []
+        for channel, problem in problems.items():
+            ref = ChannelRef(device, channel)
             log.error("rule %s: could not switch %s off (%s)", rule, ref, problem)
-            events = [
-                self.state.alarms.raise_(
-                    f"{rule}.{ref}", "fatal", f"{ref} did not switch off: {problem}", self.clock()
-                )
-            ]
-            await self._publish_state(self.client, events)
-            for event in events:
-                await self._notify(event)
+            message = f"{ref} did not switch off: {problem}"
+            events.append(self.state.alarms.raise_(f"{rule}.{ref}", "fatal", message, self.clock()))
+        await self._publish_state(self.client, events)  # once for them all: each carries every alarm
+        for event in events:
+            await self._notify(event)
 
     # -- commands ----------------------------------------------------------------------
     async def _command(self, topic: str, raw: bytes) -> Reply:
