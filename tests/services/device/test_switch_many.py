@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Literal
 
 import pytest
 
@@ -157,3 +158,23 @@ async def test_a_device_without_a_switch_says_so(make_handler: Handlers) -> None
     env = create_device(DeviceConfig(name="env", kind="env"), ManualClock())
     reply = await make_handler(env).handle("/env/cmd/switch", b"off")
     assert (reply.ok, reply.reason) == (False, Reason.UNKNOWN_COMMAND)
+
+
+@pytest.mark.parametrize("kind", ["hv", "lv"])
+async def test_a_supply_ends_as_after_one_switch_off_per_channel(
+    make_handler: Handlers, kind: Literal["hv", "lv"]
+) -> None:
+    """The supply reads its channels once for all of them: the outcome is the same, trips included."""
+    supplies = [
+        create_device(DeviceConfig(name=kind, kind=kind, channels=6, seed=1), ManualClock()) for _ in range(2)
+    ]
+    one_by_one, together = (make_handler(s) for s in supplies)
+    for handler in (one_by_one, together):
+        await all_on(handler)
+        assert (await handler.handle(f"/{kind}/sim/trip/2", b"1")).ok
+    for channel in range(6):
+        assert (await one_by_one.handle(f"/{kind}/cmd/switch/{channel}", b"off")).ok
+    assert (await together.handle(f"/{kind}/cmd/switch", b"off")).ok
+    first, second = (s.read().body for s in supplies)
+    assert first == second
+    assert isinstance(second, list) and [e["state"] for e in second] == ["off"] * 6  # the trip cleared
