@@ -199,12 +199,18 @@ async def interlock_trips(broker: BrokerSettings, cycles: int) -> tuple[list[flo
             while len(accepted) < 1:
                 message = await anext(messages)
                 body = json.loads(payload_bytes(message.payload))
-                if message.topic.value == "/hv_000/reply" and "/cmd/switch/" in str(body.get("topic")):
+                if message.topic.value == "/hv_000/reply" and _switch_off(body):
                     accepted.add(str(body["topic"]))
             first.append(time.perf_counter() - start)
             await _wait_cleared(client, messages)
             everything.append(time.perf_counter() - start)
     return first, everything
+
+
+def _switch_off(reply: dict[str, object]) -> bool:
+    """The reply to a switch-off: one for the device (``/cmd/switch``) or one channel's."""
+    topic = str(reply.get("topic"))
+    return topic == "/hv_000/cmd/switch" or topic.startswith("/hv_000/cmd/switch/")
 
 
 async def _wait_cleared(client: aiomqtt.Client, messages: AsyncIterator[aiomqtt.Message]) -> None:
