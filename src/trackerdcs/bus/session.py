@@ -94,6 +94,9 @@ async def session(
             # paho leaves Nagle's algorithm on, which delays each small publish ~40 ms.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
+        # We pipeline on purpose (publish_all, an interlock's commands): aiomqtt would log a
+        # warning for every publish while more than 10 wait, thousands of lines a trip.
+        client.pending_calls_threshold = INFLIGHT_LIMIT
         async with AsyncExitStack() as stack:
             try:
                 await stack.enter_async_context(client)
