@@ -177,18 +177,26 @@ class SafetyState:
             "ts": now,
         }
 
+    def module_names(self, devices: set[str] | None = None) -> list[str]:
+        """Every module, or those with a channel on ``devices``."""
+        return list(self.modules) if devices is None else self._on_devices(devices)
+
     def module_updates(
-        self, now: float, force: bool = False, devices: set[str] | None = None
+        self,
+        now: float,
+        force: bool = False,
+        devices: set[str] | None = None,
+        names: list[str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
         """Module status bodies that changed since last published (or all, with ``force``).
 
         ``devices``: look only at the modules on these devices (a status of one device
         changes only its own modules; rules and sequences change any, and pass None).
+        ``names``: look only at these modules.
         """
         out = []
         inhibits = self.inhibits()  # once per call: per module it made a stand of N modules O(N²)
-        names = self.modules if devices is None else self._on_devices(devices)
-        for name in names:
+        for name in names if names is not None else self.module_names(devices):
             module = self.modules[name]
             body = self.module_body(module, now, inhibits)
             key = (body["state"], body["reason"], body["sequence"], body["error"])

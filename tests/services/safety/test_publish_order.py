@@ -9,6 +9,7 @@ saw a jump, and the broker kept the *older* status as the retained one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any, cast
 
@@ -49,3 +50,27 @@ async def test_a_change_during_a_full_publish_does_not_overtake_it() -> None:
     assert seqs == sorted(seqs) and len(seqs) == 2, seqs
     last = [body for topic, body in client.published if topic == "/M60/status"][-1]
     assert last["sequence"] == "on"  # the retained status is the newest
+
+
+def statuses(client: Recorder) -> list[str]:
+    return [topic for topic, _ in client.published if topic.startswith("/M")]
+
+
+async def test_a_status_leaves_its_module_statuses_to_the_publisher_task() -> None:
+    """The receive loop goes on to the next message at once: a dangerous sample does not
+    wait for thousands of module statuses."""
+    service = SafetyService(parse_stand(stand_text(), "test"), BrokerSettings(), None)
+    client = Recorder()
+    body = [{"number": c, "on": 0, "vmon": 0.0, "state": "off", "ts": 1.0, "seq": 0} for c in range(MODULES)]
+    await service._on_status(cast(Any, client), "hv", json.dumps(body).encode())
+    assert statuses(client) == []  # not by the handler
+    publisher = asyncio.create_task(service.modules_out.run(cast(Any, client)))
+    try:
+        async with asyncio.timeout(10):
+            while len(statuses(client)) < MODULES:
+                await asyncio.sleep(0.01)
+    finally:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
+    assert sorted(statuses(client)) == sorted(f"/M{i}/status" for i in range(MODULES))

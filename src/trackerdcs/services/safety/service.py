@@ -49,6 +49,7 @@ from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.safety.book import BookFile, restore
+from trackerdcs.services.safety.modules_out import ModulePublisher
 from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
 from trackerdcs.services.safety.switching import by_device, describe, switch_off
 from trackerdcs.stand import Stand
@@ -83,11 +84,12 @@ class SafetyService:
         self.book = BookFile(book) if book is not None else None
         self._startup_events = restore(self.book, self.state, clock()) if self.book is not None else []
         self._holding: dict[str, str | None] | None = None  # what the last inhibit list said
-        # Several tasks publish (commands, sequences, the heartbeat loop). Each lock makes one
-        # publisher's batch go out whole before the next is computed, so a newer status never
-        # overtakes an older one and the retained status is the newest.
+        # Several tasks publish (commands, sequences, the heartbeat loop). The lock (and the
+        # module publisher's own) makes one publisher's batch go out whole before the next is
+        # computed, so a newer status never overtakes an older one and the retained status is
+        # the newest.
         self._state_lock = asyncio.Lock()
-        self._modules_lock = asyncio.Lock()
+        self.modules_out = ModulePublisher(self.state, clock)
 
     async def run(self) -> None:
         try:
@@ -102,7 +104,12 @@ class SafetyService:
             self.topics.device,
             self.topics.availability,
             self._announce,
-            lambda client: [self._receive(client), self._heartbeat(client), self._tick()],
+            lambda client: [
+                self._receive(client),
+                self._heartbeat(client),
+                self._tick(),
+                self.modules_out.run(client),
+            ],
             self.connected,
         )
 
@@ -178,7 +185,7 @@ class SafetyService:
         async with self.changed:
             self.changed.notify_all()
         await self._apply(client, transitions)
-        await self._publish_modules(client, devices={device})
+        self.modules_out.due({device})
 
     async def _tick(self) -> None:
         while True:
@@ -191,7 +198,7 @@ class SafetyService:
         if not transitions:
             if self.state.holding() != self._holding:  # a pending rule resolved without a transition
                 await self._publish_state(client)
-                await self._publish_modules(client)
+                self.modules_out.due()
             return
         for t in transitions:
             log.log(
@@ -206,7 +213,7 @@ class SafetyService:
                     self._spawn(self._switch_off(device, channels, t.rule.name))
         events = self.state.alarm_events(transitions)
         await self._publish_state(client, events)
-        await self._publish_modules(client)
+        self.modules_out.due()
         for event in events:
             self._spawn(self._notify(event))
 
@@ -288,7 +295,7 @@ class SafetyService:
         except AlarmError as exc:
             raise CommandRejected(Reason.UNKNOWN_COMMAND, str(exc.args[0])) from None
         await self._publish_state(self.client, events)
-        await self._publish_modules(self.client)
+        self.modules_out.due()
         return f"alarm {alarm_id} acknowledged by {by}"
 
     def _start_sequence(self, module: str, direction: str) -> None:
@@ -324,15 +331,9 @@ class SafetyService:
             for event in events or []:
                 await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
 
-    async def _publish_modules(
-        self, client: aiomqtt.Client, force: bool = False, devices: set[str] | None = None
-    ) -> None:
-        async with self._modules_lock:  # updates computed inside: they number what goes out next
-            updates = self.state.module_updates(self.clock(), force, devices)
-            # Pipelined: the client sends them in this order, and we wait for the acknowledgements
-            # together. One at a time, an interlock on 5,120 modules kept this loop from reading
-            # the replies to its own switch-offs for seconds.
-            await publish_all(client, [(DeviceTopics(n).status, dumps(b)) for n, b in updates])
+    async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
+        """Publish the module statuses that changed (all with ``force``) now, and wait for it."""
+        await self.modules_out.publish(client, force)
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:
@@ -343,7 +344,7 @@ class SafetyService:
             }
             await client.publish(self.topics.heartbeat, dumps(body), qos=0)
             self._heartbeats += 1
-            await self._publish_modules(client)
+            self.modules_out.due()
             honour_cancel()
             await asyncio.sleep(self.stand.interlock.heartbeat)
 
