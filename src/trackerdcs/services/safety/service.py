@@ -33,6 +33,7 @@ from trackerdcs.bus.session import (
     subscribe_all,
 )
 from trackerdcs.bus.settings import BrokerSettings
+from trackerdcs.bus.urgent import urgent_first
 from trackerdcs.contract.payloads import (
     ONLINE,
     CommandRejected,
@@ -90,6 +91,7 @@ class SafetyService:
         # the newest.
         self._state_lock = asyncio.Lock()
         self.modules_out = ModulePublisher(self.state, clock)
+        self._judged = stand.judged_devices()  # whose statuses the rules read: read them first
 
     async def run(self) -> None:
         try:
@@ -111,7 +113,16 @@ class SafetyService:
                 self.modules_out.run(client),
             ],
             self.connected,
+            urgent_first(self._urgent),
         )
+
+    def _urgent(self, topic: str) -> bool:
+        """Read these first: what the rules judge, replies, commands, availability.
+
+        The statuses of devices that only modules use wait: at 160 devices they are most
+        of the traffic, and a rule's sample arriving behind them waited for all of them.
+        """
+        return not topic.endswith("/status") or device_of(topic) in self._judged
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         self.client, self.requester = client, Requester(client)
