@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -185,8 +186,14 @@ def env_sample(margin: float) -> str:
     return json.dumps({"temperature": 20.0, "humidity": 50.0, "dewpoint": 20.0 - margin, "ts": time.time()})
 
 
-async def interlock_trips(broker: BrokerSettings, cycles: int) -> tuple[list[float], list[float]]:
-    """Per trip: violating sample -> the safety's switch-off for hv_000 on the bus, and -> accepted."""
+async def interlock_trips(broker: BrokerSettings, cycles: int, gap: float) -> tuple[list[float], list[float]]:
+    """Per trip: violating sample -> the safety's switch-off for hv_000 on the bus, and -> accepted.
+
+    Between trips, ``gap`` s for the stand to settle: a trip and its acknowledgement
+    change every module's status (5,120 at full size), which the safety service
+    publishes for a while after; back to back (``gap`` 0), a trip also waits for the
+    last one's aftermath.
+    """
     commanded, accepted = [], []
     async with session(broker, client_id("scale-trip")) as client:
         await client.subscribe("/+/reply", qos=1)
@@ -207,7 +214,17 @@ async def interlock_trips(broker: BrokerSettings, cycles: int) -> tuple[list[flo
             accepted.append(time.perf_counter() - start)
             commanded.append(sent if sent is not None else accepted[-1])
             await _wait_cleared(client, messages)
+            await _drain(messages, gap)
     return commanded, accepted
+
+
+async def _drain(messages: AsyncIterator[aiomqtt.Message], seconds: float) -> None:
+    """Read (and drop) what arrives for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(left):
+                await anext(messages)
 
 
 def _switch_off(reply: dict[str, object]) -> bool:
@@ -239,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=20.0)
     parser.add_argument("--setv", type=int, default=300)
     parser.add_argument("--trips", type=int, default=20)
+    parser.add_argument(
+        "--trip-gap", type=float, default=2.0, help="s between a trip's acknowledgement and the next trip"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         run(args, Path(tmp))
@@ -293,15 +313,17 @@ def measure(args: argparse.Namespace, root: int, broker: BrokerSettings) -> None
         + (f" ({', '.join(f'{t} {n}' for t, n in sorted(gaps.items())[:5])})" if gaps else "")
     )
     report_archive(archive0, archive1, elapsed)
+    # The watcher parses every status in this process: during a trip, thousands of module
+    # statuses, which kept the measuring client below from reading its replies.
+    watch.stop()
     setv = asyncio.run(setv_latencies(broker, args.devices, args.channels, args.setv))
     print(f"setv -> reply: {spread(setv)} over {len(setv)} commands")
-    commanded, accepted = asyncio.run(interlock_trips(broker, args.trips))
+    commanded, accepted = asyncio.run(interlock_trips(broker, args.trips, args.trip_gap))
     print(
         f"interlock reaction (violating sample -> HV switch-off accepted): {spread(accepted)}",
-        f"over {len(accepted)} trips",
+        f"over {len(accepted)} trips, {args.trip_gap:g} s apart",
     )
     print(f"  of which violating sample -> the switch-off on the bus: {spread(commanded)}")
-    watch.stop()
 
 
 def spread(values: list[float]) -> str:
