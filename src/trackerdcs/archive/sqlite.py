@@ -5,7 +5,7 @@ one JSON object by tag set, each the JSON object of its fields; rows are appende
 the order they arrive, and an index on (measurement, time) finds a device's. Writing a
 point again (a replay after a crash) replaces it, so a replay never double-counts. The
 schema, its version and the migration of older files: :mod:`.sqlite_schema`; why
-(decision 26): with one row per point keyed (series, time), each commit touched a page
+(decision 29): with one row per point keyed (series, time), each commit touched a page
 of every one of 10,240 series and the write-ahead log grew to gigabytes.
 
 Readers (``dcs history``) run in other processes while the archiver writes: WAL lets

@@ -9,7 +9,7 @@ The version is ``PRAGMA user_version``:
 - 3: one row per measurement and time, ``frames(id, measurement, time, n_points,
   points)``: ``points`` is a JSON object of the points, by tag set (``"number=3"``, or
   ``""``), each the JSON object of its fields; ``measurements`` names each measurement
-  once (decision 26).
+  once (decision 29).
 
 An older file is migrated on open, in one transaction; a newer one is refused, never
 read with the wrong idea of what its rows mean.

@@ -8,7 +8,7 @@
 It gets one reply, like any command. Only *off* goes to many channels at once: a
 channel goes on by itself (``/<device>/cmd/switch/<channel>``), so that each is checked
 on its own (module sequencing, interlocks). An interlock that trips switches its
-channels off with one such command per device instead of one per channel (decision 26).
+channels off with one such command per device instead of one per channel (decision 28).
 """
 
 from __future__ import annotations

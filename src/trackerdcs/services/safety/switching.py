@@ -1,4 +1,4 @@
-"""Switching channels off for a rule that fired: one command per device (decision 26).
+"""Switching channels off for a rule that fired: one command per device (decision 28).
 
 A rule on 5,120 modules used to send 5,120 ``switch off`` commands, one per channel,
 and the device hosts took them one at a time. Now a device gets one
