@@ -334,13 +334,19 @@ class SafetyService:
             now = self.clock()
             self._holding = self.state.holding()
             inhibit = {"inhibit": self.state.inhibits(), "notes": self.state.notes(), "ts": now}
+            # First, by itself: a rule's switch-offs are sent while this waits for its
+            # acknowledgement, so a device knows it is inhibited before it is told to switch
+            # off (an HV on in between is refused). The rest is pipelined: at 5,120 modules
+            # each acknowledgement took tens of ms, and the receive loop waited for them all.
             await client.publish(self.topics.inhibit, dumps(inhibit), qos=1, retain=True)
             if self.book is not None:
                 self.book.save(self.state.alarms.records())
-            await client.publish(self.topics.alarms, dumps(self.state.alarms.listing()), qos=1, retain=True)
-            await client.publish(self.topics.status, dumps(self.state.rule_status(now)), qos=1, retain=True)
-            for event in events or []:
-                await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
+            rest = [
+                (self.topics.alarms, dumps(self.state.alarms.listing()), True),
+                (self.topics.status, dumps(self.state.rule_status(now)), True),
+                *((self.topics.events, dumps(event.as_dict()), False) for event in events or []),
+            ]
+            await asyncio.gather(*(client.publish(t, p, qos=1, retain=r) for t, p, r in rest))
 
     async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
         """Publish the module statuses that changed (all with ``force``) now, and wait for it."""
