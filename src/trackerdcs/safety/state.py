@@ -107,6 +107,24 @@ class SafetyState:
                 out.setdefault(target, []).append(rule.name)
         return out
 
+    def inhibits_by_device(
+        self, inhibits: dict[str, list[str]], devices: list[str]
+    ) -> dict[str, dict[str, list[str]]]:
+        """:meth:`inhibits` split by device: each device's modules and channels (``dev:ch``)."""
+        if self._by_device is None:
+            self._on_devices(set())  # builds the device -> modules map
+        assert self._by_device is not None
+        out: dict[str, dict[str, list[str]]] = {device: {} for device in devices}
+        for device, mine in out.items():
+            for name in self._by_device.get(device, []):
+                if name in inhibits:
+                    mine[name] = inhibits[name]
+        for target, rules in inhibits.items():
+            device, colon, _ = target.partition(":")  # a module name has no colon
+            if colon and device in out:
+                out[device][target] = rules
+        return out
+
     def interlocked(self, module: str) -> list[str]:
         return self.inhibits().get(module, [])
 

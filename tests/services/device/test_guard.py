@@ -1,4 +1,4 @@
-"""The guard reads the interlock's inhibit list once per process, whoever receives it."""
+"""The guard reads its own device's inhibit list, and a list once per process, whoever receives it."""
 
 from __future__ import annotations
 
@@ -23,15 +23,23 @@ def test_every_guard_reads_the_same_inhibit_list_once() -> None:
     ).encode()
     hv, lv = guard("hv"), guard("lv")
     for g in (hv, lv):
-        g.on_message(INTERLOCK.inhibit, payload)
+        g.on_message(INTERLOCK.inhibit_of(g.device), payload)
     assert hv.inhibited == {"M0": ["dewpoint (waiting)"], "hv:1": ["manual"]}
     assert lv.inhibited is hv.inhibited  # one reading, shared
 
 
 def test_an_unreadable_inhibit_list_is_ignored_and_a_malformed_one_is_no_list() -> None:
-    hv = guard("hv")
-    hv.on_message(INTERLOCK.inhibit, b'{"inhibit": {"M0": ["dewpoint"]}}')
-    hv.on_message(INTERLOCK.inhibit, b"{not json")
+    hv, topic = guard("hv"), INTERLOCK.inhibit_of("hv")
+    hv.on_message(topic, b'{"inhibit": {"M0": ["dewpoint"]}}')
+    hv.on_message(topic, b"{not json")
     assert hv.inhibited == {"M0": ["dewpoint"]}  # as before: the last list it could read
-    hv.on_message(INTERLOCK.inhibit, b'{"inhibit": ["M0"]}')
+    hv.on_message(topic, b'{"inhibit": ["M0"]}')
     assert hv.inhibited is None  # HV on stays refused
+
+
+def test_a_guard_listens_to_its_own_devices_list_not_the_whole_one() -> None:
+    hv = guard("hv")
+    assert INTERLOCK.inhibit_of("hv") in hv.topics()
+    assert INTERLOCK.inhibit not in hv.topics()
+    hv.on_message(INTERLOCK.inhibit, b'{"inhibit": {"M0": ["dewpoint"]}}')  # not subscribed: ignored
+    assert hv.inhibited is None

@@ -83,8 +83,10 @@ async def test_a_status_leaves_its_module_statuses_to_the_publisher_task() -> No
     assert sorted(statuses(client)) == sorted(f"/M{i}/status" for i in range(MODULES))
 
 
-async def test_a_firing_rule_publishes_the_inhibit_list_before_its_switch_offs() -> None:
-    """A device learns it is inhibited before it is told to switch off: an HV on between is refused."""
+async def test_a_firing_rule_publishes_the_inhibit_lists_before_its_switch_offs() -> None:
+    """A device learns it is inhibited before it is told to switch off: an HV on between is refused.
+
+    Each device gets its own list, with its modules only, and again only when it changed."""
     text = stand_text() + '[[devices]]\nname = "env"\nkind = "env"\n'
     text += '[[rules]]\nname = "dewpoint"\nsignal = "env.dewpoint_margin"\nbelow = 3.0\nhv_off = ["*"]\n'
     service = SafetyService(parse_stand(text, "test"), BrokerSettings(), None)
@@ -97,7 +99,17 @@ async def test_a_firing_rule_publishes_the_inhibit_list_before_its_switch_offs()
         while not any(topic == "/hv/cmd/switch" for topic, _ in client.sent):
             await asyncio.sleep(0.01)
     topics = [topic for topic, _ in client.sent]
+    assert topics.index("/interlock/inhibit/hv") < topics.index("/hv/cmd/switch")
     assert topics.index("/interlock/inhibit") < topics.index("/hv/cmd/switch")
+    lists = {topic: json.loads(payload) for topic, payload in client.sent if "/inhibit/" in topic}
+    assert set(lists["/interlock/inhibit/hv"]["inhibit"]) == {f"M{i}" for i in range(MODULES)}
+    assert lists["/interlock/inhibit/env"]["inhibit"] == {}  # only what concerns each device
+    before = len(client.sent)
+    await service._publish_state(cast(Any, client))
+    again = [topic for topic, _ in client.sent[before:]]
+    assert "/interlock/inhibit" in again and not [
+        t for t in again if "/inhibit/" in t
+    ]  # unchanged: not resent
     tasks = list(service._tasks)  # the switch-offs still wait for a reply nobody sends
     for task in tasks:
         task.cancel()

@@ -49,7 +49,7 @@ class Guard:
         """What to subscribe to."""
         out = sorted({DeviceTopics(ref.device).status for ref in self.partners})
         if self.interlock is not None:
-            out.append(self.interlock.inhibit)
+            out.append(self.interlock.inhibit_of(self.device))  # only what concerns this device
             if self.require_heartbeat:
                 out.append(self.interlock.heartbeat)
         return out
@@ -61,7 +61,7 @@ class Guard:
             log.debug("%s: ignoring %s", self.device, topic)
             return
         try:
-            if self.interlock is not None and topic == self.interlock.inhibit:
+            if self.interlock is not None and topic == self.interlock.inhibit_of(self.device):
                 self.inhibited = inhibit_list(payload)
                 return
             data = json.loads(payload)

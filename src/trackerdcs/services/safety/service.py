@@ -92,6 +92,8 @@ class SafetyService:
         self._state_lock = asyncio.Lock()
         self.modules_out = ModulePublisher(self.state, clock)
         self._judged = stand.judged_devices()  # whose statuses the rules read: read them first
+        self._devices = [d.name for d in stand.devices]
+        self._device_sent: dict[str, str] = {}  # device -> its inhibit list as last sent (no ts)
 
     async def run(self) -> None:
         try:
@@ -126,6 +128,7 @@ class SafetyService:
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         self.client, self.requester = client, Requester(client)
+        self._device_sent.clear()  # a new session (a broker that lost its retained ones): send all
         self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
         # Only the stand's own devices (and what its rules watch): other traffic on the
         # broker must not queue up here.
@@ -211,6 +214,7 @@ class SafetyService:
                 await self._publish_state(client)
                 self.modules_out.due()
             return
+        offs: list[tuple[str, list[int], str]] = []
         for t in transitions:
             log.log(
                 logging.ERROR if t.active else logging.INFO,
@@ -220,10 +224,14 @@ class SafetyService:
                 t.message,
             )
             if t.active:
-                for device, channels in by_device(self.state.off_targets(t.rule)).items():
-                    self._spawn(self._switch_off(device, channels, t.rule.name))
+                offs += [(d, c, t.rule.name) for d, c in by_device(self.state.off_targets(t.rule)).items()]
         events = self.state.alarm_events(transitions)
-        await self._publish_state(client, events)
+
+        def switch_offs() -> None:
+            for device, channels, rule in offs:
+                self._spawn(self._switch_off(device, channels, rule))
+
+        await self._publish_state(client, events, then=switch_offs)
         self.modules_out.due()
         for event in events:
             self._spawn(self._notify(event))
@@ -329,16 +337,27 @@ class SafetyService:
         await self._publish_modules(self.client, force=True)
 
     # -- publishing ----------------------------------------------------------------------
-    async def _publish_state(self, client: aiomqtt.Client, events: list[AlarmEvent] | None = None) -> None:
+    async def _publish_state(
+        self,
+        client: aiomqtt.Client,
+        events: list[AlarmEvent] | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """The inhibit lists, then ``then`` (a rule's switch-offs), then alarms, rules, events."""
         async with self._state_lock:
             now = self.clock()
             self._holding = self.state.holding()
-            inhibit = {"inhibit": self.state.inhibits(), "notes": self.state.notes(), "ts": now}
-            # First, by itself: a rule's switch-offs are sent while this waits for its
-            # acknowledgement, so a device knows it is inhibited before it is told to switch
-            # off (an HV on in between is refused). The rest is pipelined: at 5,120 modules
-            # each acknowledgement took tens of ms, and the receive loop waited for them all.
-            await client.publish(self.topics.inhibit, dumps(inhibit), qos=1, retain=True)
+            inhibits, notes = self.state.inhibits(), self.state.notes()
+            full = {"inhibit": inhibits, "notes": notes, "ts": now}
+            first = [*self._device_lists(inhibits, notes, now), (self.topics.inhibit, dumps(full))]
+            # Started in this order, before ``then`` starts the switch-offs: a device learns
+            # that it is inhibited before it is told to switch off (an HV on in between is
+            # refused), on the same connection. The rest is pipelined: at 5,120 modules each
+            # acknowledgement took tens of ms, and the receive loop waited for them in turn.
+            sent = [asyncio.ensure_future(client.publish(t, p, qos=1, retain=True)) for t, p in first]
+            if then is not None:
+                then()
+            await asyncio.gather(*sent)
             if self.book is not None:
                 self.book.save(self.state.alarms.records())
             rest = [
@@ -347,6 +366,24 @@ class SafetyService:
                 *((self.topics.events, dumps(event.as_dict()), False) for event in events or []),
             ]
             await asyncio.gather(*(client.publish(t, p, qos=1, retain=r) for t, p, r in rest))
+
+    def _device_lists(
+        self, inhibits: dict[str, list[str]], notes: dict[str, str], now: float
+    ) -> list[tuple[str, str]]:
+        """Each device's own inhibit list, where it changed since last sent (decision 28).
+
+        The whole list names every module: at 5,120 modules it was 128 KB, sent to all 160
+        devices on every change, and a trip's switch-offs waited behind the reading of it.
+        """
+        out = []
+        for device, mine in self.state.inhibits_by_device(inhibits, self._devices).items():
+            rules = {rule for held in mine.values() for rule in held}
+            body = {"inhibit": mine, "notes": {r: n for r, n in notes.items() if r in rules}}
+            key = dumps(body)
+            if self._device_sent.get(device) != key:
+                self._device_sent[device] = key
+                out.append((self.topics.inhibit_of(device), f"{key[:-1]}, {dumps({'ts': now})[1:]}"))
+        return out
 
     async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
         """Publish the module statuses that changed (all with ``force``) now, and wait for it."""
