@@ -53,6 +53,21 @@ def test_sqlite_writing_the_same_samples_again_stores_them_once(tmp_path: Path) 
     db.close()
 
 
+def test_sqlite_points_of_one_device_and_time_written_apart_are_merged_point_by_point(
+    tmp_path: Path,
+) -> None:
+    """One row holds a device's points of one time: a later write adds to it, or replaces a point."""
+    db = SqliteBackend(tmp_path / "archive.sqlite3")
+    db.write([Point("hv", {"number": "0"}, {"vmon": 1.0, "on": True}, 5_000_000_000)])
+    db.write([Point("hv", {"number": "1"}, {"vmon": 2.0}, 5_000_000_000)])
+    db.write([Point("hv", {"number": "0"}, {"vmon": 3.0}, 5_000_000_000)])  # replaces channel 0's point
+    assert db.history(Query("hv", "vmon", "0")) == [(5.0, 3.0)]
+    assert db.history(Query("hv", "on", "0")) == []  # the point was replaced whole, as before
+    assert db.history(Query("hv", "vmon", "1")) == [(5.0, 2.0)]
+    assert db.count("hv") == 2
+    db.close()
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     SqliteBackend(tmp_path / "archive.sqlite3").close()
     import sqlite3

@@ -196,7 +196,7 @@ def test_the_acl_confines_a_device_to_its_own_topics(out: Path) -> None:
     writes = sorted(line.split()[-1] for line in hv.splitlines() if line.startswith("topic write"))
     reads = sorted(line.split()[-1] for line in hv.splitlines() if line.startswith("topic read"))
     assert writes == ["/hv/availability", "/hv/meta", "/hv/reply", "/hv/reply/#", "/hv/status"]
-    assert reads == ["/hv/cmd/#", "/hv/sim/#", "/interlock/heartbeat", "/interlock/inhibit", "/lv/status"]
+    assert reads == ["/hv/cmd/#", "/hv/sim/#", "/interlock/heartbeat", "/interlock/inhibit/hv", "/lv/status"]
 
 
 def test_the_daq_has_its_own_broker_account_and_mongodb_user(out: Path) -> None:

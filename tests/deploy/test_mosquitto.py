@@ -87,6 +87,7 @@ async def test_a_device_can_neither_forge_another_devices_status_nor_send_comman
             "/lv/cmd/switch/0",
             "/hv/cmd/switch/0",
             "/interlock/inhibit",
+            "/interlock/inhibit/hv",
         ):
             await hv.publish(topic, b"forged", qos=1)
         await hv.publish("/hv/status", b"marker", qos=1)  # its own: allowed, and after the others

@@ -1,4 +1,5 @@
-"""MQTT messages to SQLite rows, one row per point: ``(measurement, tags, time, fields)``.
+"""MQTT messages to SQLite rows, one row per point: ``(measurement, tags, time, fields)``,
+and the rows to the frames the SQLite backend stores (one per measurement and time).
 
 ``fields`` is the point's fields as one JSON object with the JSON types the device
 published: ``true``/``false``, integers, floats, strings. Reading maps them to what the
@@ -55,6 +56,34 @@ def _value_json(value: Field) -> str:
     if type(value) is float and not math.isfinite(value):
         return "null" if math.isnan(value) else "9e999" if value > 0 else "-9e999"
     return orjson.dumps(value).decode()
+
+
+Frame = dict[str, str]  # the points of one measurement and time: tags -> fields JSON
+
+
+def to_frames(rows: Iterable[Row]) -> dict[tuple[str, int], Frame]:
+    """Rows grouped by measurement and time, in order; a point given twice, the last wins."""
+    frames: dict[tuple[str, int], Frame] = {}
+    for measurement, tags, time, fields in rows:
+        frames.setdefault((measurement, time), {})[tags] = fields
+    return frames
+
+
+def frame_json(points: Frame) -> str:
+    """One frame's points as the JSON object SQLite keeps: ``{"number=0": {...}, ...}``."""
+    return "{" + ",".join(f"{_key(tags)}:{fields}" for tags, fields in points.items()) + "}"
+
+
+def _key(tags: str) -> str:
+    key = _KEYS.get(tags)
+    if key is None:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        key = _KEYS[tags] = orjson.dumps(tags).decode()
+    return key
+
+
+_KEYS: dict[str, str] = {}
 
 
 def message_rows(messages: Iterable[Message]) -> tuple[list[Row], Report]:

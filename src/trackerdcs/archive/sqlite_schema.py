@@ -1,15 +1,18 @@
-"""The SQLite archive's schema, its version, and the migration from older files.
+"""The SQLite archive's schema, its version, and the migration of older files.
 
 The version is ``PRAGMA user_version``:
 
 - 0 with a ``samples`` table: version 1, one row per field value
   ``(measurement, field, tags, time, value)``;
 - 2: one row per point, ``points(series, time, fields)`` with the fields as one JSON
-  object (the JSON types as published; read as floats, integers for booleans, and
-  text), and a ``series`` table naming each (measurement, tags) once.
+  object, and a ``series`` table naming each (measurement, tags) once (decision 22);
+- 3: one row per measurement and time, ``frames(id, measurement, time, n_points,
+  points)``: ``points`` is a JSON object of the points, by tag set (``"number=3"``, or
+  ``""``), each the JSON object of its fields; ``measurements`` names each measurement
+  once (decision 29).
 
 An older file is migrated on open, in one transaction; a newer one is refused, never
-read with the wrong idea of what its rows mean (decision 22).
+read with the wrong idea of what its rows mean.
 """
 
 from __future__ import annotations
@@ -20,9 +23,25 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-VERSION = 2
+VERSION = 3
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS measurements (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS frames (
+    id INTEGER PRIMARY KEY,
+    measurement INTEGER NOT NULL REFERENCES measurements (id),
+    time INTEGER NOT NULL,
+    n_points INTEGER NOT NULL,
+    points TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS frames_by_time ON frames (measurement, time);
+"""
+
+# The schema of version 2, which version 1 is migrated through.
+SCHEMA_V2 = """
 CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY,
     measurement TEXT NOT NULL,
@@ -54,6 +73,17 @@ INSERT OR REPLACE INTO points (series, time, fields)
 DROP TABLE samples;
 """
 
+# Version 2 to 3: the points of one measurement and time become one row, in time order.
+MIGRATE_V2 = """
+INSERT OR IGNORE INTO measurements (name) SELECT DISTINCT measurement FROM series ORDER BY measurement;
+INSERT INTO frames (measurement, time, n_points, points)
+    SELECT m.id, p.time, COUNT(*), json_group_object(s.tags, json(p.fields))
+    FROM points AS p JOIN series AS s ON s.id = p.series JOIN measurements AS m ON m.name = s.measurement
+    GROUP BY m.id, p.time ORDER BY p.time, m.id;
+DROP TABLE points;
+DROP TABLE series;
+"""
+
 
 class SchemaTooNew(Exception):
     """The file was written by a newer version of this software; it is not read."""
@@ -68,8 +98,8 @@ def ensure_current(db: sqlite3.Connection, path: Path) -> None:
         found = _version(db, path)
         if found == 0:
             _run(db, SCHEMA)
-        elif found == 1:
-            _migrate_v1(db, path)
+        elif found < VERSION:
+            _migrate(db, path, found)
         db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
@@ -92,18 +122,26 @@ def _version(db: sqlite3.Connection, path: Path) -> int:
     return version
 
 
-def _migrate_v1(db: sqlite3.Connection, path: Path) -> None:
-    rows = int(db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+def _migrate(db: sqlite3.Connection, path: Path, found: int) -> None:
+    """From version ``found`` (1 or 2) to the current one, with one log line."""
+    what = []
+    if found == 1:
+        rows = _count(db, "samples")
+        _run(db, SCHEMA_V2)
+        _run(db, MIGRATE_V1)
+        what.append(f"{rows} field rows became {_count(db, 'points')} points")
+    else:
+        what.append(f"{_count(db, 'points')} points")
     _run(db, SCHEMA)
-    _run(db, MIGRATE_V1)
-    points = int(db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
+    _run(db, MIGRATE_V2)
+    what.append(f"{_count(db, 'frames')} rows of a measurement and time")
     log.info(
-        "%s: archive schema migrated from version 1 to %d: %d field rows became %d points",
-        path,
-        VERSION,
-        rows,
-        points,
+        "%s: archive schema migrated from version %d to %d: %s", path, found, VERSION, ", in ".join(what)
     )
+
+
+def _count(db: sqlite3.Connection, table: str) -> int:
+    return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 def _run(db: sqlite3.Connection, script: str) -> None:

@@ -66,8 +66,12 @@ async def session(
     will: Will | None = None,
     persistent: bool = False,
     timeout: float = 10.0,
+    queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
 ) -> AsyncIterator[aiomqtt.Client]:
-    """Open one connection to the broker, negotiating the protocol version."""
+    """Open one connection to the broker, negotiating the protocol version.
+
+    ``queue_type``: the incoming messages' queue (:func:`trackerdcs.bus.urgent.urgent_first`).
+    """
     protocols = _protocols(settings)
     for attempt, protocol in enumerate(protocols, start=1):
         v5 = protocol is ProtocolVersion.V5
@@ -85,6 +89,7 @@ async def session(
             timeout=min(timeout, V5_PROBE_TIMEOUT) if attempt < len(protocols) else timeout,
             keepalive=10,
             tls_context=tls_context(settings),
+            queue_type=queue_type,
             max_queued_incoming_messages=QUEUE_LIMIT,
             max_queued_outgoing_messages=QUEUE_LIMIT,
             # paho keeps 20 QoS 1 publishes in flight by default, so an interlock's burst of
@@ -94,6 +99,9 @@ async def session(
             # paho leaves Nagle's algorithm on, which delays each small publish ~40 ms.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
+        # We pipeline on purpose (publish_all, an interlock's commands): aiomqtt would log a
+        # warning for every publish while more than 10 wait, thousands of lines a trip.
+        client.pending_calls_threshold = INFLIGHT_LIMIT
         async with AsyncExitStack() as stack:
             try:
                 await stack.enter_async_context(client)
@@ -168,6 +176,7 @@ async def online_session(
     announce: Callable[[aiomqtt.Client], Awaitable[None]],
     loops: Loops,
     connected: asyncio.Event,
+    queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
 ) -> None:
     """One broker session of a service that has an availability topic.
 
@@ -177,7 +186,7 @@ async def online_session(
     the first broker error ends them all and is raised for :func:`keep_connected`.
     """
     will = Will(availability, OFFLINE, qos=1, retain=True)
-    async with session(broker, client_id(name), will=will) as client:
+    async with session(broker, client_id(name), will=will, queue_type=queue_type) as client:
         try:
             await announce(client)
             honour_cancel()  # a stop during the announcement's publishes or subscribes

@@ -143,6 +143,7 @@ class InterlockTopics(DeviceTopics):
 
     - ``/<name>/heartbeat``  periodic proof of life; HV services may require it
     - ``/<name>/inhibit``    retained: what the active rules inhibit
+    - ``/<name>/inhibit/<device>``  retained: the same, only what concerns ``device``
     - ``/<name>/alarms``     retained: the active (or unacknowledged) alarms
     - ``/<name>/events``     alarm lifecycle events, the alarm history
     - ``/<name>/status``     retained: every rule's state
@@ -155,6 +156,9 @@ class InterlockTopics(DeviceTopics):
     @property
     def inhibit(self) -> str:
         return f"{self.root}/inhibit"
+
+    def inhibit_of(self, device: str) -> str:
+        return f"{self.inhibit}/{check_name(device)}"
 
     @property
     def alarms(self) -> str:

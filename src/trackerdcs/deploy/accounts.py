@@ -70,7 +70,7 @@ def _device(stand: Stand, name: str) -> Account:
     write = (t.status, t.availability, t.meta, t.reply, t.reply + "/#")
     partners = sorted({DeviceTopics(ref.device).status for ref in stand.module_map().partners(name)})
     lock = InterlockTopics(stand.interlock.name)
-    read = (t.cmd_filter, t.sim_filter, *partners, lock.inhibit, lock.heartbeat)
+    read = (t.cmd_filter, t.sim_filter, *partners, lock.inhibit_of(name), lock.heartbeat)
     return Account(device_user(name), "device", write, read)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from trackerdcs.contract.bulk import SWITCH
 from trackerdcs.contract.payloads import ChannelState, CommandRejected, Meta, Reason
 from trackerdcs.contract.topics import Action, Inbound
 from trackerdcs.devices.clock import Clock
@@ -117,6 +118,22 @@ class Device(ABC):
             raise CommandRejected(Reason.UNKNOWN_COMMAND, f"unknown {what} {inbound.name!r} (known: {known})")
         self._check_channel(command, inbound)
         return command.run(inbound.channel, text)
+
+    def switch_off(self, channels: list[int]) -> dict[int, CommandRejected]:
+        """Switch ``channels`` off, each as its ``switch off`` does; what failed, by channel.
+
+        A failure does not stop the others: as many outputs as possible go off. A
+        driver whose instrument switches many outputs off at once may override this.
+        """
+        failed: dict[int, CommandRejected] = {}
+        for channel in channels:
+            try:
+                self.handle(Inbound(self.name, Action.CMD, SWITCH, channel), "off")
+            except CommandRejected as exc:
+                failed[channel] = exc
+            except Exception as exc:  # a driver fault: reported, the next channel still goes off
+                failed[channel] = CommandRejected(Reason.DEVICE_ERROR, f"{type(exc).__name__}: {exc}")
+        return failed
 
     def _check_channel(self, command: Command, inbound: Inbound) -> None:
         if inbound.channel is None:

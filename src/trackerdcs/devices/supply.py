@@ -130,6 +130,23 @@ class PowerSupply(Device):
             self.driver.clear_trip(ch)
         return self._update(channel, f"output {'on' if on else 'off'}", on=on)
 
+    def switch_off(self, channels: list[int]) -> dict[int, CommandRejected]:
+        """As ``switch off`` on each channel, reading the hardware once instead of once each.
+
+        A read of every channel per channel made 64 channels of a simulated HV supply
+        take 50 ms (and 64 reads of a real instrument, seconds).
+        """
+        readings = self._poll()
+        failed: dict[int, CommandRejected] = {}
+        for ch in channels:
+            try:
+                if readings[ch].state is ChannelState.TRIPPED:
+                    self.driver.clear_trip(ch)
+                self._update(ch, "output off", on=False)
+            except Exception as exc:  # a driver fault: reported, the next channel still goes off
+                failed[ch] = CommandRejected(Reason.DEVICE_ERROR, f"{type(exc).__name__}: {exc}")
+        return failed
+
     def _reset(self, channel: int | None, text: str) -> str:
         ch = _channel(channel)
         self.driver.clear_trip(ch)

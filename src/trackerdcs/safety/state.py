@@ -107,6 +107,24 @@ class SafetyState:
                 out.setdefault(target, []).append(rule.name)
         return out
 
+    def inhibits_by_device(
+        self, inhibits: dict[str, list[str]], devices: list[str]
+    ) -> dict[str, dict[str, list[str]]]:
+        """:meth:`inhibits` split by device: each device's modules and channels (``dev:ch``)."""
+        if self._by_device is None:
+            self._on_devices(set())  # builds the device -> modules map
+        assert self._by_device is not None
+        out: dict[str, dict[str, list[str]]] = {device: {} for device in devices}
+        for device, mine in out.items():
+            for name in self._by_device.get(device, []):
+                if name in inhibits:
+                    mine[name] = inhibits[name]
+        for target, rules in inhibits.items():
+            device, colon, _ = target.partition(":")  # a module name has no colon
+            if colon and device in out:
+                out[device][target] = rules
+        return out
+
     def interlocked(self, module: str) -> list[str]:
         return self.inhibits().get(module, [])
 
@@ -177,18 +195,26 @@ class SafetyState:
             "ts": now,
         }
 
+    def module_names(self, devices: set[str] | None = None) -> list[str]:
+        """Every module, or those with a channel on ``devices``."""
+        return list(self.modules) if devices is None else self._on_devices(devices)
+
     def module_updates(
-        self, now: float, force: bool = False, devices: set[str] | None = None
+        self,
+        now: float,
+        force: bool = False,
+        devices: set[str] | None = None,
+        names: list[str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
         """Module status bodies that changed since last published (or all, with ``force``).
 
         ``devices``: look only at the modules on these devices (a status of one device
         changes only its own modules; rules and sequences change any, and pass None).
+        ``names``: look only at these modules.
         """
         out = []
         inhibits = self.inhibits()  # once per call: per module it made a stand of N modules O(N²)
-        names = self.modules if devices is None else self._on_devices(devices)
-        for name in names:
+        for name in names if names is not None else self.module_names(devices):
             module = self.modules[name]
             body = self.module_body(module, now, inhibits)
             key = (body["state"], body["reason"], body["sequence"], body["error"])

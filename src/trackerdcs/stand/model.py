@@ -116,6 +116,11 @@ class Stand(BaseModel):
                     names.append(device)
         return names
 
+    def judged_devices(self) -> set[str]:
+        """The devices whose samples the rules judge (their signals, and stale rules)."""
+        signals = {parse_signal(rule.signal).device for rule in self.rules if rule.signal}
+        return signals | {rule.stale for rule in self.rules if rule.stale}
+
     @property
     def has_safety(self) -> bool:
         """Whether the stand needs the safety service (modules or interlock rules)."""

@@ -35,7 +35,7 @@ def test_dcs_history_refuses_a_newer_schema_in_one_line(tmp_path: Path) -> None:
     out, err = history(url, "hv", "0", "vmon").communicate(timeout=TIMEOUT * 4)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert "version 7" in lines[0] and "version 2" in lines[0]
+    assert "version 7" in lines[0] and "version 3" in lines[0]
     assert str(tmp_path / "archive.sqlite3") in lines[0]
     assert out == ""
 

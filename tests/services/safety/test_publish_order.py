@@ -9,9 +9,13 @@ saw a jump, and the broker kept the *older* status as the retained one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
+import types
 from typing import Any, cast
 
+from trackerdcs.bus.requests import Requester
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.services.safety.service import SafetyService
 from trackerdcs.stand import parse_stand
@@ -27,14 +31,18 @@ def stand_text() -> str:
 
 
 class Recorder:
-    """Takes publishes as a client would: each one yields to the event loop."""
+    """Takes publishes as a client would: sent at once, then each yields to the event loop."""
 
     def __init__(self) -> None:
         self.published: list[tuple[str, Any]] = []
+        self.sent: list[tuple[str, str]] = []  # in the order they went out, JSON or not
+        self._client = types.SimpleNamespace(protocol=None)  # what a requester asks: not MQTT v5
 
     async def publish(self, topic: str, payload: str, **_: Any) -> None:
+        self.sent.append((topic, payload))
         await asyncio.sleep(0)
-        self.published.append((topic, json.loads(payload)))
+        if topic.endswith("/status"):
+            self.published.append((topic, json.loads(payload)))
 
 
 async def test_a_change_during_a_full_publish_does_not_overtake_it() -> None:
@@ -49,3 +57,60 @@ async def test_a_change_during_a_full_publish_does_not_overtake_it() -> None:
     assert seqs == sorted(seqs) and len(seqs) == 2, seqs
     last = [body for topic, body in client.published if topic == "/M60/status"][-1]
     assert last["sequence"] == "on"  # the retained status is the newest
+
+
+def statuses(client: Recorder) -> list[str]:
+    return [topic for topic, _ in client.published if topic.startswith("/M")]
+
+
+async def test_a_status_leaves_its_module_statuses_to_the_publisher_task() -> None:
+    """The receive loop goes on to the next message at once: a dangerous sample does not
+    wait for thousands of module statuses."""
+    service = SafetyService(parse_stand(stand_text(), "test"), BrokerSettings(), None)
+    client = Recorder()
+    body = [{"number": c, "on": 0, "vmon": 0.0, "state": "off", "ts": 1.0, "seq": 0} for c in range(MODULES)]
+    await service._on_status(cast(Any, client), "hv", json.dumps(body).encode())
+    assert statuses(client) == []  # not by the handler
+    publisher = asyncio.create_task(service.modules_out.run(cast(Any, client)))
+    try:
+        async with asyncio.timeout(10):
+            while len(statuses(client)) < MODULES:
+                await asyncio.sleep(0.01)
+    finally:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
+    assert sorted(statuses(client)) == sorted(f"/M{i}/status" for i in range(MODULES))
+
+
+async def test_a_firing_rule_publishes_the_inhibit_lists_before_its_switch_offs() -> None:
+    """A device learns it is inhibited before it is told to switch off: an HV on between is refused.
+
+    Each device gets its own list, with its modules only, and again only when it changed."""
+    text = stand_text() + '[[devices]]\nname = "env"\nkind = "env"\n'
+    text += '[[rules]]\nname = "dewpoint"\nsignal = "env.dewpoint_margin"\nbelow = 3.0\nhv_off = ["*"]\n'
+    service = SafetyService(parse_stand(text, "test"), BrokerSettings(), None)
+    client = Recorder()
+    service.client, service.requester = cast(Any, client), Requester(cast(Any, client))
+    service.state.engine.on_availability("hv", True, time.time())
+    sample = {"temperature": 20.0, "humidity": 90.0, "dewpoint": 19.0, "ts": time.time()}
+    await service._on_status(cast(Any, client), "env", json.dumps(sample).encode())
+    async with asyncio.timeout(10):
+        while not any(topic == "/hv/cmd/switch" for topic, _ in client.sent):
+            await asyncio.sleep(0.01)
+    topics = [topic for topic, _ in client.sent]
+    assert topics.index("/interlock/inhibit/hv") < topics.index("/hv/cmd/switch")
+    assert topics.index("/interlock/inhibit") < topics.index("/hv/cmd/switch")
+    lists = {topic: json.loads(payload) for topic, payload in client.sent if "/inhibit/" in topic}
+    assert set(lists["/interlock/inhibit/hv"]["inhibit"]) == {f"M{i}" for i in range(MODULES)}
+    assert lists["/interlock/inhibit/env"]["inhibit"] == {}  # only what concerns each device
+    before = len(client.sent)
+    await service._publish_state(cast(Any, client))
+    again = [topic for topic, _ in client.sent[before:]]
+    assert "/interlock/inhibit" in again and not [
+        t for t in again if "/inhibit/" in t
+    ]  # unchanged: not resent
+    tasks = list(service._tasks)  # the switch-offs still wait for a reply nobody sends
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

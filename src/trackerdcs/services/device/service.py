@@ -24,7 +24,7 @@ from trackerdcs.bus.replies import send_reply
 from trackerdcs.bus.session import honour_cancel, keep_connected, online_session, payload_bytes
 from trackerdcs.bus.settings import BrokerSettings
 from trackerdcs.contract.payloads import ONLINE, Reply, dumps, stamp_status
-from trackerdcs.contract.topics import Action, DeviceTopics, Inbound
+from trackerdcs.contract.topics import DeviceTopics
 from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.device.commands import CommandHandler
 from trackerdcs.services.device.faults import Backoff, describe
@@ -171,12 +171,13 @@ class DeviceService:
             tripped = lost
 
     async def _switch_all_off(self) -> None:
-        for channel in self.device.channels:
-            inbound = Inbound(self.device.name, Action.CMD, "switch", channel)
-            try:
-                await self.io.call(self.device.handle, inbound, "off")
-            except Exception:
-                log.exception("%s: could not switch channel %d off", self.device.name, channel)
+        try:
+            failed = await self.io.call(self.device.switch_off, self.device.channels)
+        except Exception:
+            log.exception("%s: could not switch its channels off", self.device.name)
+            failed = {}
+        for channel, exc in failed.items():
+            log.error("%s: could not switch channel %d off: %s", self.device.name, channel, exc.message)
         self._wake.set()
 
     # -- connection ----------------------------------------------------------------

@@ -5,8 +5,9 @@ switches channels off when one fires, publishes what is inhibited (the device
 services refuse those commands), keeps the alarm list, sends notifications, runs
 module on/off sequences, and beats a heartbeat that HV services may require.
 
-With a book file, the alarm book outlives a restart (see :mod:`.book`). A switch-off
-for a device that is offline or not yet seen waits for the device to come online.
+With a book file, the alarm book outlives a restart (see :mod:`.book`). A rule switches
+channels off with one command per device (:mod:`.switching`); a switch-off for a device
+that is offline or not yet seen waits for the device to come online.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from trackerdcs.bus.session import (
     subscribe_all,
 )
 from trackerdcs.bus.settings import BrokerSettings
+from trackerdcs.bus.urgent import urgent_first
 from trackerdcs.contract.payloads import (
     ONLINE,
     CommandRejected,
@@ -48,7 +50,9 @@ from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
 from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.safety.book import BookFile, restore
+from trackerdcs.services.safety.modules_out import ModulePublisher
 from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
+from trackerdcs.services.safety.switching import by_device, describe, switch_off
 from trackerdcs.stand import Stand
 
 if TYPE_CHECKING:
@@ -81,11 +85,15 @@ class SafetyService:
         self.book = BookFile(book) if book is not None else None
         self._startup_events = restore(self.book, self.state, clock()) if self.book is not None else []
         self._holding: dict[str, str | None] | None = None  # what the last inhibit list said
-        # Several tasks publish (commands, sequences, the heartbeat loop). Each lock makes one
-        # publisher's batch go out whole before the next is computed, so a newer status never
-        # overtakes an older one and the retained status is the newest.
+        # Several tasks publish (commands, sequences, the heartbeat loop). The lock (and the
+        # module publisher's own) makes one publisher's batch go out whole before the next is
+        # computed, so a newer status never overtakes an older one and the retained status is
+        # the newest.
         self._state_lock = asyncio.Lock()
-        self._modules_lock = asyncio.Lock()
+        self.modules_out = ModulePublisher(self.state, clock)
+        self._judged = stand.judged_devices()  # whose statuses the rules read: read them first
+        self._devices = [d.name for d in stand.devices]
+        self._device_sent: dict[str, str] = {}  # device -> its inhibit list as last sent (no ts)
 
     async def run(self) -> None:
         try:
@@ -100,12 +108,27 @@ class SafetyService:
             self.topics.device,
             self.topics.availability,
             self._announce,
-            lambda client: [self._receive(client), self._heartbeat(client), self._tick()],
+            lambda client: [
+                self._receive(client),
+                self._heartbeat(client),
+                self._tick(),
+                self.modules_out.run(client),
+            ],
             self.connected,
+            urgent_first(self._urgent),
         )
+
+    def _urgent(self, topic: str) -> bool:
+        """Read these first: what the rules judge, replies, commands, availability.
+
+        The statuses of devices that only modules use wait: at 160 devices they are most
+        of the traffic, and a rule's sample arriving behind them waited for all of them.
+        """
+        return not topic.endswith("/status") or device_of(topic) in self._judged
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         self.client, self.requester = client, Requester(client)
+        self._device_sent.clear()  # a new session (a broker that lost its retained ones): send all
         self.sequencer = Sequencer(self.requester, self.state.channel, self.changed)
         # Only the stand's own devices (and what its rules watch): other traffic on the
         # broker must not queue up here.
@@ -176,7 +199,7 @@ class SafetyService:
         async with self.changed:
             self.changed.notify_all()
         await self._apply(client, transitions)
-        await self._publish_modules(client, devices={device})
+        self.modules_out.due({device})
 
     async def _tick(self) -> None:
         while True:
@@ -189,8 +212,9 @@ class SafetyService:
         if not transitions:
             if self.state.holding() != self._holding:  # a pending rule resolved without a transition
                 await self._publish_state(client)
-                await self._publish_modules(client)
+                self.modules_out.due()
             return
+        offs: list[tuple[str, list[int], str]] = []
         for t in transitions:
             log.log(
                 logging.ERROR if t.active else logging.INFO,
@@ -200,51 +224,57 @@ class SafetyService:
                 t.message,
             )
             if t.active:
-                for ref in self.state.off_targets(t.rule):
-                    self._spawn(self._switch_off(ref, t.rule.name))
+                offs += [(d, c, t.rule.name) for d, c in by_device(self.state.off_targets(t.rule)).items()]
         events = self.state.alarm_events(transitions)
-        await self._publish_state(client, events)
-        await self._publish_modules(client)
+
+        def switch_offs() -> None:
+            for device, channels, rule in offs:
+                self._spawn(self._switch_off(device, channels, rule))
+
+        await self._publish_state(client, events, then=switch_offs)
+        self.modules_out.due()
         for event in events:
             self._spawn(self._notify(event))
 
-    async def _switch_off(self, ref: ChannelRef, rule: str) -> None:
-        """Switch a channel off now, or as soon as its device is online."""
-        if self.state.engine.online.get(ref.device) is not True:
+    async def _switch_off(self, device: str, channels: list[int], rule: str) -> None:
+        """Switch a device's channels off now, or as soon as it is online."""
+        if self.state.engine.online.get(device) is not True:
             # Nobody to tell: the device refuses HV on while inhibited, and gets the
             # switch-off the moment it comes online (_arrived).
-            log.warning("rule %s: %s is not online: it is switched off when it comes online", rule, ref)
-            self._waiting_off.setdefault(ref.device, {})[ref] = rule
+            where = describe(device, channels)
+            log.warning("rule %s: %s is not online: it is switched off when it comes online", rule, where)
+            waiting = self._waiting_off.setdefault(device, {})
+            waiting.update(dict.fromkeys((ChannelRef(device, c) for c in channels), rule))
             return
-        await self._send_off(ref, rule, on_arrival=False)
+        await self._send_off(device, channels, rule, on_arrival=False)
 
     def _arrived(self, device: str) -> None:
         holding = self.state.holding()
+        by_rule: dict[str, list[int]] = {}
         for ref, rule in self._waiting_off.pop(device, {}).items():
+            by_rule.setdefault(rule, []).append(ref.channel)
+        for rule, channels in by_rule.items():
             if rule in holding:
-                self._spawn(self._send_off(ref, rule, on_arrival=True))
+                self._spawn(self._send_off(device, channels, rule, on_arrival=True))
             else:
-                log.info("rule %s: cleared and acknowledged before %s came online: left as it is", rule, ref)
+                where = describe(device, channels)
+                log.info("rule %s: cleared and acknowledged before %s came online: left as is", rule, where)
 
-    async def _send_off(self, ref: ChannelRef, rule: str, on_arrival: bool) -> None:
-        topic = DeviceTopics(ref.device).cmd("switch", ref.channel)
-        try:
-            reply = await self.requester.send(topic, "off")
-            problem = None if reply.ok else f"{reply.reason}: {reply.message}"
-        except TimeoutError:
-            problem = "no reply"
-        if problem is None and on_arrival:
-            log.info("rule %s: %s switched off, applied on arrival", rule, ref)
-        if problem:
+    async def _send_off(self, device: str, channels: list[int], rule: str, on_arrival: bool) -> None:
+        problems = await switch_off(self.requester, device, channels)
+        if not problems and on_arrival:
+            log.info("rule %s: %s switched off, applied on arrival", rule, describe(device, channels))
+        if not problems:
+            return
+        events = []
+        for channel, problem in problems.items():
+            ref = ChannelRef(device, channel)
             log.error("rule %s: could not switch %s off (%s)", rule, ref, problem)
-            events = [
-                self.state.alarms.raise_(
-                    f"{rule}.{ref}", "fatal", f"{ref} did not switch off: {problem}", self.clock()
-                )
-            ]
-            await self._publish_state(self.client, events)
-            for event in events:
-                await self._notify(event)
+            message = f"{ref} did not switch off: {problem}"
+            events.append(self.state.alarms.raise_(f"{rule}.{ref}", "fatal", message, self.clock()))
+        await self._publish_state(self.client, events)  # once for them all: each carries every alarm
+        for event in events:
+            await self._notify(event)
 
     # -- commands ----------------------------------------------------------------------
     async def _command(self, topic: str, raw: bytes) -> Reply:
@@ -284,7 +314,7 @@ class SafetyService:
         except AlarmError as exc:
             raise CommandRejected(Reason.UNKNOWN_COMMAND, str(exc.args[0])) from None
         await self._publish_state(self.client, events)
-        await self._publish_modules(self.client)
+        self.modules_out.due()
         return f"alarm {alarm_id} acknowledged by {by}"
 
     def _start_sequence(self, module: str, direction: str) -> None:
@@ -307,28 +337,57 @@ class SafetyService:
         await self._publish_modules(self.client, force=True)
 
     # -- publishing ----------------------------------------------------------------------
-    async def _publish_state(self, client: aiomqtt.Client, events: list[AlarmEvent] | None = None) -> None:
+    async def _publish_state(
+        self,
+        client: aiomqtt.Client,
+        events: list[AlarmEvent] | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """The inhibit lists, then ``then`` (a rule's switch-offs), then alarms, rules, events."""
         async with self._state_lock:
             now = self.clock()
             self._holding = self.state.holding()
-            inhibit = {"inhibit": self.state.inhibits(), "notes": self.state.notes(), "ts": now}
-            await client.publish(self.topics.inhibit, dumps(inhibit), qos=1, retain=True)
+            inhibits, notes = self.state.inhibits(), self.state.notes()
+            full = {"inhibit": inhibits, "notes": notes, "ts": now}
+            first = [*self._device_lists(inhibits, notes, now), (self.topics.inhibit, dumps(full))]
+            # Started in this order, before ``then`` starts the switch-offs: a device learns
+            # that it is inhibited before it is told to switch off (an HV on in between is
+            # refused), on the same connection. The rest is pipelined: at 5,120 modules each
+            # acknowledgement took tens of ms, and the receive loop waited for them in turn.
+            sent = [asyncio.ensure_future(client.publish(t, p, qos=1, retain=True)) for t, p in first]
+            if then is not None:
+                then()
+            await asyncio.gather(*sent)
             if self.book is not None:
                 self.book.save(self.state.alarms.records())
-            await client.publish(self.topics.alarms, dumps(self.state.alarms.listing()), qos=1, retain=True)
-            await client.publish(self.topics.status, dumps(self.state.rule_status(now)), qos=1, retain=True)
-            for event in events or []:
-                await client.publish(self.topics.events, dumps(event.as_dict()), qos=1)
+            rest = [
+                (self.topics.alarms, dumps(self.state.alarms.listing()), True),
+                (self.topics.status, dumps(self.state.rule_status(now)), True),
+                *((self.topics.events, dumps(event.as_dict()), False) for event in events or []),
+            ]
+            await asyncio.gather(*(client.publish(t, p, qos=1, retain=r) for t, p, r in rest))
 
-    async def _publish_modules(
-        self, client: aiomqtt.Client, force: bool = False, devices: set[str] | None = None
-    ) -> None:
-        async with self._modules_lock:  # updates computed inside: they number what goes out next
-            updates = self.state.module_updates(self.clock(), force, devices)
-            # Pipelined: the client sends them in this order, and we wait for the acknowledgements
-            # together. One at a time, an interlock on 5,120 modules kept this loop from reading
-            # the replies to its own switch-offs for seconds.
-            await publish_all(client, [(DeviceTopics(n).status, dumps(b)) for n, b in updates])
+    def _device_lists(
+        self, inhibits: dict[str, list[str]], notes: dict[str, str], now: float
+    ) -> list[tuple[str, str]]:
+        """Each device's own inhibit list, where it changed since last sent (decision 28).
+
+        The whole list names every module: at 5,120 modules it was 128 KB, sent to all 160
+        devices on every change, and a trip's switch-offs waited behind the reading of it.
+        """
+        out = []
+        for device, mine in self.state.inhibits_by_device(inhibits, self._devices).items():
+            rules = {rule for held in mine.values() for rule in held}
+            body = {"inhibit": mine, "notes": {r: n for r, n in notes.items() if r in rules}}
+            key = dumps(body)
+            if self._device_sent.get(device) != key:
+                self._device_sent[device] = key
+                out.append((self.topics.inhibit_of(device), f"{key[:-1]}, {dumps({'ts': now})[1:]}"))
+        return out
+
+    async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
+        """Publish the module statuses that changed (all with ``force``) now, and wait for it."""
+        await self.modules_out.publish(client, force)
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:
@@ -339,7 +398,7 @@ class SafetyService:
             }
             await client.publish(self.topics.heartbeat, dumps(body), qos=0)
             self._heartbeats += 1
-            await self._publish_modules(client)
+            self.modules_out.due()
             honour_cancel()
             await asyncio.sleep(self.stand.interlock.heartbeat)
 
