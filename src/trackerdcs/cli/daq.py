@@ -21,10 +21,10 @@ from trackerdcs.cli.common import (
     setup_logging,
     stand_or_exit,
 )
+from trackerdcs.cli.runs import STORE_OPTION, override_store
 from trackerdcs.contract.payloads import Reply
 from trackerdcs.operator.client import NoReply
 from trackerdcs.operator.daq import start_and_follow
-from trackerdcs.runstore.open import StoreUrlError, check_store_url
 
 
 def register(cli: click.Group) -> None:
@@ -40,12 +40,7 @@ def daq() -> None:
 @common_options
 @ARCHIVE_OPTION
 @DATA_OPTION
-@click.option(
-    "--store",
-    envvar="DCS_RUNSTORE",
-    metavar="URL",
-    help="Run store: mongodb://[user@]HOST:PORT/DB (password: DCS_RUNSTORE_PASSWORD); default: [daq] store.",
-)
+@STORE_OPTION
 def daq_run(
     config: Path | None,
     broker_url: str | None,
@@ -62,12 +57,7 @@ def daq_run(
     stand = stand_or_exit(config)
     if stand.daq is None:
         raise fail(f"{stand.source}: no [daq] table: the stand runs no DAQ")
-    if store is not None:
-        try:
-            check_store_url(store)
-        except StoreUrlError as exc:
-            raise fail(f"--store: {exc}") from None
-        stand.daq.store = store
+    override_store(stand, store)
     settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
     target_or_exit(stand, data_dir, archive_url)
     try:

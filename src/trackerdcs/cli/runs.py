@@ -14,7 +14,8 @@ from trackerdcs.cli.archive import DATA_OPTION
 from trackerdcs.cli.common import fail, stand_or_exit
 from trackerdcs.cli.durations import parse_time
 from trackerdcs.runstore.base import Record, RunQuery, RunStore, StoreUnavailable
-from trackerdcs.runstore.open import StoreUrlError, open_store
+from trackerdcs.runstore.open import StoreUrlError, check_store_url, open_store
+from trackerdcs.stand import Stand
 from trackerdcs.stand.archive import stand_data_dir
 
 CONFIG_OPTION = click.option(
@@ -22,8 +23,27 @@ CONFIG_OPTION = click.option(
 )
 
 
+STORE_OPTION = click.option(
+    "--store",
+    envvar="DCS_RUNSTORE",
+    metavar="URL",
+    help="Run store: mongodb://[user@]HOST:PORT/DB (password: DCS_RUNSTORE_PASSWORD); default: [daq] store.",
+)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(runs)
+
+
+def override_store(stand: Stand, store: str | None) -> None:
+    """``--store``, checked, in place of the stand's ``[daq] store``; a wrong URL exits."""
+    if store is None or stand.daq is None:
+        return
+    try:
+        check_store_url(store)
+    except StoreUrlError as exc:
+        raise fail(f"--store: {exc}") from None
+    stand.daq.store = store
 
 
 def store_or_exit(config: Path | None, data_dir: Path) -> RunStore:

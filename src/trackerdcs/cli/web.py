@@ -20,7 +20,7 @@ from trackerdcs.cli.common import (
     setup_logging,
     stand_or_exit,
 )
-from trackerdcs.runstore.open import StoreUrlError, check_store_url
+from trackerdcs.cli.runs import STORE_OPTION, override_store
 from trackerdcs.services.console.settings import TOKEN_ENV, USERS_FILE, PortInUse, check_port
 from trackerdcs.services.console.users import Role, Users, UsersError
 
@@ -57,13 +57,7 @@ def web() -> None:
     show_default=True,
     help="Gateways whose X-Forwarded-* to trust.",
 )
-@click.option(
-    "--store",
-    envvar="DCS_RUNSTORE",
-    metavar="URL",
-    help="Run store the runs page reads: mongodb://[user@]HOST:PORT/DB (password: DCS_RUNSTORE_PASSWORD); "
-    "default: [daq] store.",
-)
+@STORE_OPTION
 @click.option("--root-path", default="", help="The prefix a gateway serves the console under, e.g. /console.")
 @click.option(
     "--local-login/--no-local-login",
@@ -93,12 +87,7 @@ def web_run(
     stand = stand_or_exit(config)
     settings = broker_or_exit(broker_url, None) if broker_url else stand.broker_settings(BrokerSettings())
     target = target_or_exit(stand, data_dir, archive_url)
-    if store is not None and stand.daq is not None:
-        try:
-            check_store_url(store)
-        except StoreUrlError as exc:
-            raise fail(f"--store: {exc}") from None
-        stand.daq.store = store
+    override_store(stand, store)  # what the runs page reads
     # Imported here: FastAPI and uvicorn are this command's only, and every service loads the CLI.
     from trackerdcs.services.console.build import ServeOptions, build_console, serve
 
