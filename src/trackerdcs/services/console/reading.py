@@ -10,16 +10,19 @@ import asyncio
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from trackerdcs.archive.backend import Query, Series, Unavailable
 from trackerdcs.archive.open import open_backend
 from trackerdcs.archive.sqlite_schema import SchemaTooNew
 from trackerdcs.archive.url import ArchiveTarget
 from trackerdcs.contract.payloads import FIELD_UNITS
-from trackerdcs.runstore.base import Record, RunQuery, StoreUnavailable, to_json
+from trackerdcs.runstore.base import Record, RunQuery, RunStore, StoreUnavailable, to_json
 from trackerdcs.runstore.open import open_store
+
+T = TypeVar("T")
 
 MAX_POINTS = 4000  # per series sent to a plot: thinned to min and max per bucket beyond this
 EPOCH_FLOOR = 1e9  # a since/until below this is "seconds before now"
@@ -89,26 +92,17 @@ class Runs:
         self.url, self.data_dir, self.secret_file = url, data_dir, secret_file
 
     async def find(self, query: RunQuery, calibration: str | None) -> list[dict[str, Any]]:
-        records = await asyncio.to_thread(self._find, query)
+        records = await asyncio.to_thread(self._ask, lambda store: store.find(query))
         return [_plain(r) for r in records if calibration in (None, "", r.get("calibration"))]
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        record = await asyncio.to_thread(self._get, key)
+        record = await asyncio.to_thread(self._ask, lambda store: store.get(key))
         return None if record is None else _plain(record)
 
-    def _find(self, query: RunQuery) -> list[Record]:
+    def _ask(self, question: Callable[[RunStore], T]) -> T:
         store = open_store(self.url, self.data_dir, self.secret_file)
         try:
-            return store.find(query)
-        except StoreUnavailable as exc:
-            raise ReadFailed(f"run store unavailable: {exc}") from None
-        finally:
-            store.close()
-
-    def _get(self, key: str) -> Record | None:
-        store = open_store(self.url, self.data_dir, self.secret_file)
-        try:
-            return store.get(key)
+            return question(store)
         except StoreUnavailable as exc:
             raise ReadFailed(f"run store unavailable: {exc}") from None
         finally:
