@@ -83,17 +83,24 @@ def plan_broker(port: int, data_dir: Path, prefer: str = "auto") -> BrokerPlan:
     return BrokerPlan("embedded", argv, "127.0.0.1", port)
 
 
-def check_port_free(host: str, port: int) -> None:
+def port_taken(host: str, port: int) -> str | None:
+    """Why ``port`` cannot be listened on (the OS's words), or None if it is free."""
     with socket.socket() as sock:
-        # Like the brokers themselves, ignore connections lingering in TIME_WAIT.
+        # Like the servers themselves, ignore connections lingering in TIME_WAIT.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise BrokerError(
-                f"port {port} on {host} is in use ({exc.strerror}): is another broker running? "
-                "Choose another with --mqtt-port, or name the running broker in the stand file"
-            ) from None
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_port_free(host: str, port: int) -> None:
+    if (why := port_taken(host, port)) is not None:
+        raise BrokerError(
+            f"port {port} on {host} is in use ({why}): is another broker running? "
+            "Choose another with --mqtt-port, or name the running broker in the stand file"
+        )
 
 
 async def wait_port(

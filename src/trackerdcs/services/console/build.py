@@ -20,7 +20,7 @@ from trackerdcs.services.console.context import Console
 from trackerdcs.services.console.feed import Feed
 from trackerdcs.services.console.hub import Hub
 from trackerdcs.services.console.reading import History, Runs
-from trackerdcs.services.console.settings import USERS_FILE, check_port
+from trackerdcs.services.console.settings import USERS_FILE
 from trackerdcs.services.console.state import Layout, StandState
 from trackerdcs.services.console.users import Role, User, Users
 from trackerdcs.stand import Stand
@@ -86,8 +86,11 @@ class _Server(uvicorn.Server):
 
 
 async def serve(console: Console, options: ServeOptions) -> None:
-    """Serve until cancelled; then close gracefully (websockets get GRACE_S)."""
-    check_port(options.host, options.port)
+    """Serve until cancelled; then close gracefully (websockets get GRACE_S).
+
+    The caller checks the port first (:func:`~trackerdcs.services.console.settings.check_port`),
+    to stop with a clear message before anything starts.
+    """
     config = uvicorn.Config(
         create_app(console),
         host=options.host,

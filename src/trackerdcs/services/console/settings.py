@@ -5,7 +5,7 @@ Every service process loads the CLI, so this module imports nothing heavy.
 
 from __future__ import annotations
 
-import socket
+from trackerdcs.bus.broker import port_taken
 
 USERS_FILE = "console-users.json"
 TOKEN_ENV = "DCS_CONSOLE_TOKEN"  # how `dcs up` hands its console the login token (not argv: ps shows that)
@@ -16,12 +16,8 @@ class PortInUse(OSError):
 
 
 def check_port(host: str, port: int) -> None:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise PortInUse(
-                f"the console's port {port} on {host} is in use ({exc.strerror}): "
-                "choose another with --web-port, or turn the console off with --no-web"
-            ) from None
+    if (why := port_taken(host, port)) is not None:
+        raise PortInUse(
+            f"the console's port {port} on {host} is in use ({why}): "
+            "choose another with --web-port, or turn the console off with --no-web"
+        )
