@@ -29,15 +29,17 @@ class ModulePublisher:
         # one publisher at a time, its updates computed inside: they number what goes out
         # next, so a newer status never overtakes an older one (and is the retained one)
         self._lock = asyncio.Lock()
-        self._due: set[str] | None = set()  # devices whose modules may have changed; None: all
+        self._due: dict[str, None] | None = {}  # modules that may have changed, in order; None: all
         self._wake = asyncio.Event()
 
-    def due(self, devices: set[str] | None = None) -> None:
-        """The modules on ``devices`` (None: every module) may have changed: publish them soon."""
-        if devices is None or self._due is None:
+    def due(self, names: list[str] | None = None) -> None:
+        """The modules ``names`` (None: every module) may have changed: publish them soon."""
+        if names is None or self._due is None:
             self._due = None
+        elif names:
+            self._due.update(dict.fromkeys(names))
         else:
-            self._due |= devices
+            return
         self._wake.set()
 
     async def run(self, client: aiomqtt.Client) -> None:
@@ -45,16 +47,16 @@ class ModulePublisher:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            devices, self._due = self._due, set()
-            await self.publish(client, devices=devices)
+            due, self._due = self._due, {}
+            await self.publish(client, names=None if due is None else list(due))
             honour_cancel()
 
     async def publish(
-        self, client: aiomqtt.Client, force: bool = False, devices: set[str] | None = None
+        self, client: aiomqtt.Client, force: bool = False, names: list[str] | None = None
     ) -> None:
-        """Publish the modules on ``devices`` (None: all) that changed, or all of them with ``force``."""
+        """Publish the modules ``names`` (None: all) that changed, or all of them with ``force``."""
         async with self._lock:
-            names = self.state.module_names(devices)
+            names = self.state.module_names() if names is None else names
             for start in range(0, len(names), SLICE):
                 updates = self.state.module_updates(self.clock(), force, names=names[start : start + SLICE])
                 # pipelined: sent in this order, acknowledged together

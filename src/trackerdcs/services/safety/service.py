@@ -42,6 +42,7 @@ from trackerdcs.contract.payloads import (
     Reply,
     decode_text,
     dumps,
+    loads,
     reply_to,
 )
 from trackerdcs.contract.topics import DeviceTopics, InterlockTopics, device_of
@@ -190,16 +191,16 @@ class SafetyService:
 
     async def _on_status(self, client: aiomqtt.Client, device: str, raw: bytes) -> None:
         try:
-            payload = json.loads(raw)
+            payload = loads(raw)
         except ValueError:
             log.warning("safety: unparsable status from %s", device)
             return
         transitions = self.state.engine.on_status(device, payload, self.clock())
-        self.state.record_status(device, payload)
+        changed = self.state.record_status(device, payload)
         async with self.changed:
             self.changed.notify_all()
         await self._apply(client, transitions)
-        self.modules_out.due({device})
+        self.modules_out.due(changed)
 
     async def _tick(self) -> None:
         while True:
