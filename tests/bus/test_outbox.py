@@ -16,7 +16,7 @@ def messages(n: int) -> list[Outgoing]:
     return [Outgoing(f"/hv/status/{i}", str(i)) for i in range(n)]
 
 
-async def drain(box: Outbox) -> list[str]:
+async def drain(box: Outbox) -> list[str | bytes]:
     out = []
     while len(box):
         item = await box.peek()

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outgoing:
     topic: str
-    payload: str
+    payload: str | bytes
     retain: bool = True
     qos: int = 1
 

@@ -70,6 +70,15 @@ class Device(ABC):
     def read(self) -> Sample:
         """Measure the device now (advancing a simulator to the clock's time)."""
 
+    def read_if_changed(self, key: tuple[Any, ...] | None) -> Sample | None:
+        """Measure now; ``None`` when the state is still ``key`` and no status is due.
+
+        A device service polls faster than it publishes, to see a change of state at
+        once; a device whose full status costs more to make than its state overrides this.
+        """
+        sample = self.read()
+        return None if sample.key == key else sample
+
     def commands(self) -> Mapping[str, Command]:
         return {}
 

@@ -23,7 +23,7 @@ from trackerdcs.bus.outbox import Outbox, Outgoing
 from trackerdcs.bus.replies import send_reply
 from trackerdcs.bus.session import honour_cancel, keep_connected, online_session, payload_bytes
 from trackerdcs.bus.settings import BrokerSettings
-from trackerdcs.contract.payloads import ONLINE, Reply, dumps, stamp_status
+from trackerdcs.contract.payloads import ONLINE, Reply, encode_status
 from trackerdcs.contract.topics import DeviceTopics
 from trackerdcs.devices.base import Device, Sample
 from trackerdcs.services.device.commands import CommandHandler
@@ -102,21 +102,28 @@ class DeviceService:
             if force:
                 self._publish_error()
             return
+        due = force or self._due(self.device.clock.monotonic())
         try:
-            sample = await self.io.call(self.device.read)
+            if due:
+                sample: Sample | None = await self.io.call(self.device.read)
+            else:  # published only if its state changed
+                sample = await self.io.call(self.device.read_if_changed, self._last_key)
         except Exception as exc:  # no fault of the instrument may end the service
             self._enter_fault(exc)
             return
-        self._publish_if_due(sample, force)
+        if sample is not None:
+            self._publish_if_due(sample, force)
+
+    def _due(self, now: float) -> bool:
+        return now - self._last_publish >= self.device.config.period
 
     def _publish_if_due(self, sample: Sample, force: bool) -> None:
         now = self.device.clock.monotonic()
-        due = now - self._last_publish >= self.device.config.period
-        if force or due or sample.key != self._last_key:
+        if force or self._due(now) or sample.key != self._last_key:
             self._publish_status(sample, now)
 
     def _publish_status(self, sample: Sample, now: float) -> None:
-        payload = dumps(stamp_status(sample.body, sample.ts, self.seq))
+        payload = encode_status(sample.body, sample.ts, self.seq)
         self.seq += 1
         self._last_key, self._last_publish = sample.key, now
         self.outbox.put(Outgoing(self.topics.status, payload))
