@@ -45,24 +45,30 @@ class SimulatedHV:
     def poll(self, now: float) -> list[ChannelReading]:
         dt = 0.0 if self.last is None else max(now - self.last, 0.0)
         self.last = now
-        return [self._step(ch, out, dt) for ch, out in sorted(self.outputs.items())]
+        factor = leakage_temperature_factor(self.temperature)  # once a poll, not once a channel
+        return [self._step(ch, out, dt, factor) for ch, out in sorted(self.outputs.items())]
 
-    def _step(self, ch: int, out: RampingOutput, dt: float) -> ChannelReading:
+    def _step(self, ch: int, out: RampingOutput, dt: float, factor: float) -> ChannelReading:
         before = out.vout
         out.step(dt)
-        current = self.leakage(ch, out.vout)
-        if dt > 0:
-            current += CHARGING_CAPACITANCE * max(out.vout - before, 0.0) / dt
+        current = self._leakage(ch, out.vout, factor)
+        if dt > 0 and out.vout > before:
+            current += CHARGING_CAPACITANCE * (out.vout - before) / dt
         if out.vout > 0 and current > out.settings.ilimit:
             out.trip()
             current = 0.0
-        current *= 1 + self.noise * self.rng.gauss(0.0, 1.0)
+        if current:  # no current, no noise on it
+            current *= 1 + self.noise * self.rng.gauss(0.0, 1.0)
         return ChannelReading(out.vout, max(current, 0.0), out.state())
 
     def leakage(self, ch: int, voltage: float) -> float:
         """Get the noiseless leakage current in A at ``voltage``."""
-        shape = leakage_voltage_shape(voltage, self.depletion)
-        return self.scale[ch] * self.i_ref * shape * leakage_temperature_factor(self.temperature)
+        return self._leakage(ch, voltage, leakage_temperature_factor(self.temperature))
+
+    def _leakage(self, ch: int, voltage: float, factor: float) -> float:
+        if voltage <= 0:
+            return 0.0
+        return self.scale[ch] * self.i_ref * leakage_voltage_shape(voltage, self.depletion) * factor
 
     # -- steering -------------------------------------------------------------------
     def sim_parameters(self) -> Mapping[str, Command]:

@@ -54,7 +54,8 @@ class SimulatedLV:
         if current > out.settings.ilimit:
             out.trip()
             current = 0.0
-        current *= 1 + self.noise * self.rng.gauss(0.0, 1.0)
+        if current:  # no current, no noise on it
+            current *= 1 + self.noise * self.rng.gauss(0.0, 1.0)
         return ChannelReading(out.vout, max(current, 0.0), out.state())
 
     def sim_parameters(self) -> Mapping[str, Command]:

@@ -23,6 +23,8 @@ class RampingOutput:
     def step(self, dt: float) -> None:
         """Advance by ``dt`` seconds; ramps are piecewise linear, so any ``dt`` is exact."""
         delta = self.target - self.vout
+        if not delta:
+            return
         speed = self.settings.ramp_up if delta > 0 else self.settings.ramp_down
         move = min(abs(delta), speed * dt)
         self.vout += move if delta > 0 else -move
