@@ -90,6 +90,8 @@ async def session(
             keepalive=10,
             tls_context=tls_context(settings),
             queue_type=queue_type,
+            # named after the client: "Message queue is full" must say whose queue it is
+            logger=logging.getLogger(f"mqtt.{identifier}"),
             max_queued_incoming_messages=QUEUE_LIMIT,
             max_queued_outgoing_messages=QUEUE_LIMIT,
             # paho keeps 20 QoS 1 publishes in flight by default, so an interlock's burst of
