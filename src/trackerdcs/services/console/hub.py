@@ -15,6 +15,7 @@ from typing import Any
 
 import aiomqtt
 
+from trackerdcs.bus.latest import latest_per_topic
 from trackerdcs.bus.requests import Requester
 from trackerdcs.bus.session import keep_connected, online_session, payload_bytes, subscribe_all
 from trackerdcs.bus.settings import BrokerSettings
@@ -25,6 +26,11 @@ from trackerdcs.services.console.state import StandState
 log = logging.getLogger(__name__)
 
 EVENTS_KEPT = 10_000  # audit events held while the broker is away
+
+
+def _shown(topic: str) -> bool:
+    """Whether only the newest message of ``topic`` matters: all but replies, which are each awaited."""
+    return topic.split("/")[2:3] != ["reply"]
 
 
 class NotConnected(ConnectionError):
@@ -58,6 +64,7 @@ class Hub:
                 self._announce,
                 lambda client: [self._receive(client), self._send_events(client)],
                 self.connected,
+                queue_type=latest_per_topic(_shown),
             )
         finally:
             self._client = self._requester = None
