@@ -342,6 +342,19 @@ def test_record_status_keeps_channel_entries() -> None:
     assert set(state.channels) == {LV0, LV1}
 
 
+def test_record_status_names_the_modules_whose_channels_changed_state() -> None:
+    """Drifting readings change no module: only what module_state reads makes one due."""
+    state = new_state()
+    assert state.record_status("lv", channel_list(lv(1), lv(0))) == ["M1", "M2"]  # first seen
+    assert state.record_status("lv", channel_list(lv(1, imon=0.51), lv(0, imon=0.02))) == []
+    assert state.record_status("lv", channel_list(lv(1), lv(1))) == ["M2"]
+    assert state.record_status("hv", [{"number": 0, **hv(vmon=0.0)}]) == ["M1"]
+    assert state.record_status("hv", [{"number": 0, **hv(vmon=0.0), "imon": 1e-9}]) == []
+    assert state.record_status("hv", [{"number": 0, **hv(vmon=0.5)}]) == ["M1"]  # an HV's vmon counts
+    assert state.record_status("hv", [{"number": 0, **hv(vmon=0.5, state="error")}]) == ["M1"]
+    assert state.record_status("env", {"temperature": 20.0}) == []
+
+
 def test_module_updates_only_changed_modules_unless_forced() -> None:
     state = new_state(hot(hv_off=["M1"]))
     first = state.module_updates(10.0)

@@ -30,6 +30,8 @@ class SafetyState:
         self._by_device: dict[str, list[str]] | None = None  # device -> its modules, made when first needed
         self._by_channel: dict[ChannelRef, list[str]] | None = None  # channel -> its modules, likewise
         self._hv_refs: set[ChannelRef] = set()
+        self._inhibits: tuple[tuple[str, ...], dict[str, list[str]]] | None = None
+        self._off_by_device: dict[str, dict[str, list[int]]] = {}
 
     def _on_devices(self, devices: set[str]) -> list[str]:
         if self._by_device is None:
@@ -77,6 +79,15 @@ class SafetyState:
         refs = [m.hv_ref for m in self._modules(rule.hv_off)]
         return refs + [ChannelRef.parse(r) for r in rule.switch_off]
 
+    def off_targets_by_device(self, rule: RuleConfig) -> dict[str, list[int]]:
+        """:meth:`off_targets` by device, channels sorted; made once a rule (2 ms at 5,120 modules)."""
+        if rule.name not in self._off_by_device:
+            out: dict[str, set[int]] = {}
+            for ref in self.off_targets(rule):
+                out.setdefault(ref.device, set()).add(ref.channel)
+            self._off_by_device[rule.name] = {d: sorted(c) for d, c in out.items()}
+        return self._off_by_device[rule.name]
+
     def holding(self) -> dict[str, str | None]:
         """Every rule that inhibits now, with why when it is not simply active.
 
@@ -115,10 +126,18 @@ class SafetyState:
 
         A rule that switches HV off also inhibits it, so it cannot be switched straight
         back on while the condition holds (or, latching, until it is acknowledged).
+        Made once for each set of holding rules and shared: never change it. At 5,120
+        modules it took 2 ms, and a trip's module statuses asked for it 40 times.
         """
+        holding = tuple(self.holding())
+        if self._inhibits is None or self._inhibits[0] != holding:
+            self._inhibits = (holding, self._make_inhibits(holding))
+        return self._inhibits[1]
+
+    def _make_inhibits(self, holding: tuple[str, ...]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         rules = {rule.name: rule for rule in self.engine.rules}
-        for name in self.holding():
+        for name in holding:
             rule = rules.get(name)
             if rule is None:  # the unreadable alarm book: every module
                 for module in self.modules:
