@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
+import orjson
 
 from trackerdcs.bus.replies import send_reply
 from trackerdcs.bus.requests import Requester
@@ -53,7 +54,7 @@ from trackerdcs.safety.state import SafetyState
 from trackerdcs.services.safety.book import BookFile, restore
 from trackerdcs.services.safety.modules_out import ModulePublisher
 from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
-from trackerdcs.services.safety.switching import by_device, describe, switch_off
+from trackerdcs.services.safety.switching import describe, switch_off
 from trackerdcs.stand import Stand
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class SafetyService:
         self.modules_out = ModulePublisher(self.state, clock)
         self._judged = stand.judged_devices()  # whose statuses the rules read: read them first
         self._devices = [d.name for d in stand.devices]
-        self._device_sent: dict[str, str] = {}  # device -> its inhibit list as last sent (no ts)
+        self._device_sent: dict[str, bytes] = {}  # device -> its inhibit list as last sent (no ts)
 
     async def run(self) -> None:
         try:
@@ -225,14 +226,14 @@ class SafetyService:
                 t.message,
             )
             if t.active:
-                offs += [(d, c, t.rule.name) for d, c in by_device(self.state.off_targets(t.rule)).items()]
+                offs += [(d, c, t.rule.name) for d, c in self.state.off_targets_by_device(t.rule).items()]
         events = self.state.alarm_events(transitions)
 
         def switch_offs() -> None:
             for device, channels, rule in offs:
                 self._spawn(self._switch_off(device, channels, rule))
 
-        await self._publish_state(client, events, then=switch_offs)
+        await self._publish_state(client, events, then=switch_offs, first={d for d, _, _ in offs})
         self.modules_out.due()
         for event in events:
             self._spawn(self._notify(event))
@@ -343,22 +344,32 @@ class SafetyService:
         client: aiomqtt.Client,
         events: list[AlarmEvent] | None = None,
         then: Callable[[], None] | None = None,
+        first: set[str] | None = None,
     ) -> None:
-        """The inhibit lists, then ``then`` (a rule's switch-offs), then alarms, rules, events."""
+        """The inhibit lists of the devices in ``first``, then ``then`` (a rule's switch-offs
+        of those devices), then the other lists, the whole list, alarms, rules, events."""
         async with self._state_lock:
             now = self.clock()
             self._holding = self.state.holding()
             inhibits, notes = self.state.inhibits(), self.state.notes()
-            full = {"inhibit": inhibits, "notes": notes, "ts": now}
-            first = [*self._device_lists(inhibits, notes, now), (self.topics.inhibit, dumps(full))]
+            lists = self._device_lists(inhibits, notes, now)
+            ahead = [(t, p) for d, t, p in lists if first and d in first]
             # Started in this order, before ``then`` starts the switch-offs: a device learns
             # that it is inhibited before it is told to switch off (an HV on in between is
             # refused), on the same connection. The rest is pipelined: at 5,120 modules each
             # acknowledgement took tens of ms, and the receive loop waited for them in turn.
-            sent = [asyncio.ensure_future(client.publish(t, p, qos=1, retain=True)) for t, p in first]
+            sent = [asyncio.ensure_future(client.publish(t, p, qos=1, retain=True)) for t, p in ahead]
             if then is not None:
                 then()
             await asyncio.gather(*sent)
+            # What no switch-off waits for goes after them: the other devices' lists and the
+            # whole list (128 KB at 5,120 modules), which was ahead of every switch-off.
+            full = {"inhibit": inhibits, "notes": notes, "ts": now}
+            behind: list[tuple[str, str | bytes]] = [
+                (t, p) for d, t, p in lists if not first or d not in first
+            ]
+            behind.append((self.topics.inhibit, dumps(full)))
+            await asyncio.gather(*(client.publish(t, p, qos=1, retain=True) for t, p in behind))
             if self.book is not None:
                 self.book.save(self.state.alarms.records())
             rest = [
@@ -370,8 +381,9 @@ class SafetyService:
 
     def _device_lists(
         self, inhibits: dict[str, list[str]], notes: dict[str, str], now: float
-    ) -> list[tuple[str, str]]:
-        """Each device's own inhibit list, where it changed since last sent (decision 28).
+    ) -> list[tuple[str, str, bytes]]:
+        """Each device's own inhibit list, where it changed since last sent (decision 28):
+        (device, topic, payload).
 
         The whole list names every module: at 5,120 modules it was 128 KB, sent to all 160
         devices on every change, and a trip's switch-offs waited behind the reading of it.
@@ -380,10 +392,11 @@ class SafetyService:
         for device, mine in self.state.inhibits_by_device(inhibits, self._devices).items():
             rules = {rule for held in mine.values() for rule in held}
             body = {"inhibit": mine, "notes": {r: n for r, n in notes.items() if r in rules}}
-            key = dumps(body)
+            key = orjson.dumps(body)  # 160 lists a trip: orjson, 5 times faster than json
             if self._device_sent.get(device) != key:
                 self._device_sent[device] = key
-                out.append((self.topics.inhibit_of(device), f"{key[:-1]}, {dumps({'ts': now})[1:]}"))
+                payload = key[:-1] + b',"ts":' + orjson.dumps(now) + b"}"
+                out.append((device, self.topics.inhibit_of(device), payload))
         return out
 
     async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 
 from trackerdcs.bus.requests import Requester
 from trackerdcs.contract.bulk import MAX_CHANNELS, SWITCH, channel_ranges, switch_off_payload
@@ -21,14 +20,6 @@ from trackerdcs.contract.topics import DeviceTopics
 from trackerdcs.safety.config import ChannelRef
 
 log = logging.getLogger(__name__)
-
-
-def by_device(refs: Iterable[ChannelRef]) -> dict[str, list[int]]:
-    """Channels grouped by their device, sorted, each once."""
-    out: dict[str, set[int]] = {}
-    for ref in refs:
-        out.setdefault(ref.device, set()).add(ref.channel)
-    return {device: sorted(channels) for device, channels in out.items()}
 
 
 def describe(device: str, channels: list[int]) -> str:
