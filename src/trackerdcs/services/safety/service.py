@@ -13,6 +13,7 @@ that is offline or not yet seen waits for the device to come online.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
     from trackerdcs.services.safety.notify import Notifier
 
 log = logging.getLogger(__name__)
+
+SWITCH_FIRST = 1.0  # s a trip's module statuses wait for its switch-offs to be answered
 
 
 class SafetyService:
@@ -229,14 +232,30 @@ class SafetyService:
                 offs += [(d, c, t.rule.name) for d, c in self.state.off_targets_by_device(t.rule).items()]
         events = self.state.alarm_events(transitions)
 
+        switching: list[asyncio.Task[None]] = []
+
         def switch_offs() -> None:
-            for device, channels, rule in offs:
-                self._spawn(self._switch_off(device, channels, rule))
+            switching.extend(self._spawn(self._switch_off(d, c, rule)) for d, c, rule in offs)
 
         await self._publish_state(client, events, then=switch_offs, first={d for d, _, _ in offs})
-        self.modules_out.due()
+        if switching:
+            self._spawn(self._modules_after(switching))
+        else:
+            self.modules_out.due()
         for event in events:
             self._spawn(self._notify(event))
+
+    async def _modules_after(self, switching: list[asyncio.Task[None]]) -> None:
+        """Every module's status, once the switch-offs are answered (or SWITCH_FIRST s passed).
+
+        A trip changes every module's status: at 5,120 modules, publishing them (and the
+        archiver and the console taking them in) kept the two cores busy while the device
+        hosts were to switch off, and the switch-offs waited for the CPU.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SWITCH_FIRST):
+                await asyncio.wait(switching)
+        self.modules_out.due()
 
     async def _switch_off(self, device: str, channels: list[int], rule: str) -> None:
         """Switch a device's channels off now, or as soon as it is online."""
