@@ -287,8 +287,10 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         for line in up.stdout:
             if "Stand is up" in line:
                 break
-        else:
-            raise SystemExit(f"dcs up ended: see {tmp / 'stack.log'}")
+        else:  # the log goes with the temporary folder: show its end
+            log.flush()
+            tail = (tmp / "stack.log").read_text().splitlines()[-30:]
+            raise SystemExit("dcs up ended before the stand was up:\n" + "\n".join(tail))
         online = time.monotonic() - started
         print(
             f"stand: {args.devices} devices x {args.channels} channels = {args.devices * args.channels:,} "
