@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -86,7 +87,13 @@ def broker_or_exit(broker_url: str | None, config: Path | None) -> BrokerSetting
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T | None:
-    """Run ``main``; SIGINT and SIGTERM cancel it cleanly (None is returned then)."""
+    """Run ``main``; SIGINT and SIGTERM cancel it cleanly (None is returned then).
+
+    What exists by now (imports, the stand, the service built from it) lives as long as
+    the process: frozen out of the garbage collector's reach. At 5,120 modules the
+    safety service's full collections took 60 ms each, several in an interlock trip.
+    """
+    gc.freeze()
 
     async def runner() -> T | None:
         task = asyncio.ensure_future(main)
