@@ -56,6 +56,9 @@ class Device(ABC):
     """Base of every device: dispatches commands and describes itself."""
 
     kind: str = "device"
+    # Whether a call may block on I/O (hardware): such calls run in a worker thread with a
+    # timeout. A simulator only computes (a 64-channel poll is 0.15 ms) and says False.
+    blocking: bool = True
 
     def __init__(self, config: DeviceConfig, clock: Clock) -> None:
         self.config = config

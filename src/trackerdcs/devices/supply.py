@@ -80,6 +80,7 @@ class PowerSupply(Device):
     def __init__(self, config: DeviceConfig, clock: Clock, driver: SupplyDriver) -> None:
         super().__init__(config, clock)
         self.driver = driver
+        self.blocking = bool(getattr(driver, "blocking", True))  # a simulator's is False
         self.kind = config.kind
         ilimit, up, down = self._limit("ilimit"), self._limit("ramp_up"), self._limit("ramp_down")
         self.settings = {ch: ChannelSettings(0.0, False, ilimit, up, down) for ch in self.channels}

@@ -87,3 +87,27 @@ async def test_a_hanging_driver_gives_device_error_after_the_timeout() -> None:
         release.set()
     assert (reply.ok, reply.reason) == (False, Reason.DEVICE_ERROR)
     assert "no answer within 0.05 s" in reply.message
+
+
+async def test_a_simulator_is_called_on_the_event_loop_and_hardware_in_its_worker_thread() -> None:
+    """A simulator only computes (decision 31); a driver that does I/O may hang, so it gets a thread."""
+    seen: list[str] = []
+
+    def where() -> str:
+        seen.append(threading.current_thread().name)
+        return "done"
+
+    inline, threaded = DeviceIO("sim", blocking=False), DeviceIO("hw")
+    try:
+        assert await inline.call(where) == await threaded.call(where) == "done"
+    finally:
+        inline.close()
+        threaded.close()
+    assert seen == [threading.current_thread().name, "io-hw"]
+
+
+@pytest.mark.parametrize("kind", ["hv", "lv", "env", "relay", "dummy"])
+def test_every_simulated_device_says_it_does_no_io(kind: str) -> None:
+    device = create_device(DeviceConfig(name="d", kind=kind), ManualClock())
+    assert device.blocking is False
+    assert Broken().blocking is True  # the default: a device's calls may block

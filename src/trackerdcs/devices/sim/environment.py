@@ -43,6 +43,7 @@ class SimulatedEnvironment(Device):
     """A temperature and humidity sensor in the stand's cold box."""
 
     kind = "env"
+    blocking = False  # computes, does no I/O
 
     def __init__(self, config: DeviceConfig, clock: Clock) -> None:
         super().__init__(config, clock)

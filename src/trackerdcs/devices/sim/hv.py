@@ -22,6 +22,8 @@ CHARGING_CAPACITANCE = 1e-9  # F, sensor plus cable: I = C dV/dt while ramping
 class SimulatedHV:
     """An HV supply with one silicon sensor on each channel."""
 
+    blocking = False  # computes, does no I/O: its calls run on the event loop
+
     def __init__(self, channels: int, params: Mapping[str, float], seed: int | None) -> None:
         self.outputs: dict[int, RampingOutput] = {}
         self.scale = {ch: 1.0 for ch in range(channels)}

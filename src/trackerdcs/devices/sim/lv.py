@@ -21,6 +21,8 @@ LEAK_OHMS = 1000.0
 class SimulatedLV:
     """An LV supply with one module load on each channel."""
 
+    blocking = False  # computes, does no I/O: its calls run on the event loop
+
     def __init__(self, channels: int, params: Mapping[str, float], seed: int | None) -> None:
         self.outputs: dict[int, RampingOutput] = {}
         self.power = {ch: params.get("load_power", 5.0) for ch in range(channels)}

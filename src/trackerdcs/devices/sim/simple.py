@@ -16,6 +16,7 @@ class SimulatedRelay(Device):
     """A relay board: channels that are on or off."""
 
     kind = "relay"
+    blocking = False  # computes, does no I/O
 
     def __init__(self, config: DeviceConfig, clock: Clock) -> None:
         super().__init__(config, clock)
@@ -38,6 +39,7 @@ class DummySensor(Device):
     """The seed's dummy sensor: ``meas1`` a sine, ``meas2`` its mirror image."""
 
     kind = "dummy"
+    blocking = False  # computes, does no I/O
 
     def __init__(self, config: DeviceConfig, clock: Clock) -> None:
         super().__init__(config, clock)

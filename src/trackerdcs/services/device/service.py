@@ -54,7 +54,7 @@ class DeviceService:
         self.device = device
         self.broker = broker
         self.topics = DeviceTopics(device.name)
-        self.io = DeviceIO(device.name, io_timeout)
+        self.io = DeviceIO(device.name, io_timeout, blocking=device.blocking)
         self.outbox = Outbox(buffer)
         self.poll = poll if poll is not None else min(device.config.period, 0.25)
         self.commands = CommandHandler(
