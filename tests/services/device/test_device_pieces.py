@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,7 @@ async def test_a_simulator_is_called_on_the_event_loop_and_hardware_in_its_worke
 
 
 @pytest.mark.parametrize("kind", ["hv", "lv", "env", "relay", "dummy"])
-def test_every_simulated_device_says_it_does_no_io(kind: str) -> None:
+def test_every_simulated_device_says_it_does_no_io(kind: Any) -> None:
     device = create_device(DeviceConfig(name="d", kind=kind), ManualClock())
     assert device.blocking is False
     assert Broken().blocking is True  # the default: a device's calls may block

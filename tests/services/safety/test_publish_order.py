@@ -118,3 +118,17 @@ async def test_a_firing_rule_publishes_the_inhibit_lists_before_its_switch_offs(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_sequence_publishes_its_own_module_only() -> None:
+    """`dcs module on M1` changes M1's status; at 5,120 modules it republished all of them."""
+    service = SafetyService(parse_stand(stand_text(), "test"), BrokerSettings(), None)
+    client = Recorder()
+    service.client = cast(Any, client)
+
+    async def steps() -> None:
+        return None
+
+    await service._sequence("M1", "on", steps())
+    assert {topic for topic, _ in client.published} == {"/M1/status"}
+    assert [body["sequence"] for _, body in client.published] == ["on", "idle"]
