@@ -48,10 +48,10 @@ class Recorder:
 async def test_a_change_during_a_full_publish_does_not_overtake_it() -> None:
     service = SafetyService(parse_stand(stand_text(), "test"), BrokerSettings(), None)
     client = Recorder()
-    full = asyncio.create_task(service._publish_modules(cast(Any, client), force=True))
+    full = asyncio.create_task(service.modules_out.publish(cast(Any, client), force=True))
     await asyncio.sleep(0)  # the full publish is under way
     service.state.sequence["M60"] = ("on", None)  # M60 changes meanwhile
-    await service._publish_modules(cast(Any, client))
+    await service.modules_out.publish(cast(Any, client))
     await full
     seqs = [body["seq"] for topic, body in client.published if topic == "/M60/status"]
     assert seqs == sorted(seqs) and len(seqs) == 2, seqs

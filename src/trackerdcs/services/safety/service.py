@@ -425,10 +425,6 @@ class SafetyService:
                 out.append((device, self.topics.inhibit_of(device), payload))
         return out
 
-    async def _publish_modules(self, client: aiomqtt.Client, force: bool = False) -> None:
-        """Publish the module statuses that changed (all with ``force``) now, and wait for it."""
-        await self.modules_out.publish(client, force)
-
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:
             body = {
