@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
+from trackerdcs.bus.settings import BrokerSettings
+from trackerdcs.stand import parse_stand
 from trackerdcs.supervisor.restart import CRASH_LOOP, Supervised
+from trackerdcs.supervisor.stack import StackOptions, _children
+from trackerdcs.supervisor.watch import Availability
 
 
 async def wait_for_restarts(child: Supervised, count: int) -> None:
@@ -63,3 +69,23 @@ async def test_a_stop_cancelled_twice_still_ends_the_child() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert process.returncode is not None
+
+
+async def test_a_child_can_run_at_a_lower_cpu_priority() -> None:
+    child = Supervised("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], nice=10)
+    process = await child.start()
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+    finally:
+        task = asyncio.create_task(child.run())
+        await stop(task)
+
+
+def test_the_archive_and_the_console_yield_the_cpu_to_the_control_path(tmp_path: Path) -> None:
+    text = '[[devices]]\nname = "hv"\nkind = "hv"\n[[devices]]\nname = "lv"\nkind = "lv"\n'
+    text += '[[modules]]\nname = "M1"\nlv = "lv:0"\nhv = "hv:0"\n'
+    options = StackOptions(parse_stand(text, "test"), None, data_dir=tmp_path, web_port=8080)
+    children = _children(options, BrokerSettings(), Availability(BrokerSettings()))
+    nice = {child.name: child.nice for child in children}
+    assert nice.pop("archive") == nice.pop("console") == 10
+    assert nice and set(nice.values()) == {0}  # the safety service and the devices

@@ -24,15 +24,25 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def spawn(argv: list[str], env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+async def spawn(
+    argv: list[str], env: dict[str, str] | None = None, nice: int = 0
+) -> asyncio.subprocess.Process:
     """Start a child in its own process group, so Ctrl-C reaches only the stack,
     which then stops the children in order (devices first, broker last).
 
     ``env``: variables added to ours (a secret goes here, never on the command line).
+    ``nice``: how much lower the child's CPU priority is than ours (0: the same).
     """
     environment = {**os.environ, **env} if env else None
+
+    def prepare() -> None:  # pragma: no cover - runs in the child
+        die_with_parent()
+        if nice:
+            with contextlib.suppress(OSError):
+                os.nice(nice)
+
     return await asyncio.create_subprocess_exec(
-        *argv, start_new_session=True, preexec_fn=die_with_parent, env=environment
+        *argv, start_new_session=True, preexec_fn=prepare, env=environment
     )
 
 

@@ -42,10 +42,12 @@ class Supervised:
         max_delay: float = RESTART_MAX,
         on_exit: OnExit | None = None,
         env: dict[str, str] | None = None,
+        nice: int = 0,
     ) -> None:
         self.name = name
         self.argv = argv
         self.env = env
+        self.nice = nice
         self.availability = (
             tuple(availability) if availability is not None else (name,)
         )  # what it puts online
@@ -57,7 +59,7 @@ class Supervised:
         self._exits: deque[float] = deque(maxlen=CRASH_LOOP)
 
     async def start(self) -> asyncio.subprocess.Process:
-        self.process = await spawn(self.argv, self.env)
+        self.process = await spawn(self.argv, self.env, self.nice)
         return self.process
 
     async def run(self) -> None:

@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_STAGGER = 0.15  # s between service starts on the embedded broker
 HOST_SIZE = 20  # simulated devices per host process: 160 devices are 8 processes
+# The archive and the console yield the CPU to the control path (broker, safety, devices)
+# when both want it: at 10,240 channels on two cores, setv's p99 fell from 10–12 to 8.5–9 ms.
+# What they take in waits in the broker's and their own queues, and is not lost.
+BACKGROUND = (ARCHIVE, CONSOLE)
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -151,7 +156,8 @@ def _children(options: StackOptions, broker: BrokerSettings, watch: Availability
         env: dict[str, str] | None = None,
     ) -> Supervised:
         argv = service_argv(command, options, broker)
-        return Supervised(name, argv, availability=availability, on_exit=exited, env=env)
+        nice = BACKGROUND_NICE if name in BACKGROUND else 0
+        return Supervised(name, argv, availability=availability, on_exit=exited, env=env, nice=nice)
 
     def wanted(name: str) -> bool:
         return options.only is None or name in options.only
