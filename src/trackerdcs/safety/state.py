@@ -27,18 +27,17 @@ class SafetyState:
         self.sequence: dict[str, tuple[str, str | None]] = {}
         self._published: dict[str, tuple[Any, ...]] = {}
         self._seq: dict[str, int] = {}
-        self._by_device: dict[str, list[str]] | None = None  # device -> its modules, made when first needed
-        self._by_channel: dict[ChannelRef, list[str]] | None = None  # channel -> its modules, likewise
-        self._hv_refs: set[ChannelRef] = set()
+        self._by_device: dict[str, list[str]] = {}  # device -> its modules
+        self._by_channel: dict[ChannelRef, list[str]] = {}  # channel -> its modules
+        for module in self.modules.values():
+            for ref in (module.lv_ref, module.hv_ref):
+                self._by_device.setdefault(ref.device, []).append(module.name)
+                self._by_channel.setdefault(ref, []).append(module.name)
+        self._hv_refs = {module.hv_ref for module in self.modules.values()}
         self._inhibits: tuple[tuple[str, ...], dict[str, list[str]]] | None = None
         self._off_by_device: dict[str, dict[str, list[int]]] = {}
 
     def _on_devices(self, devices: set[str]) -> list[str]:
-        if self._by_device is None:
-            self._by_device = {}
-            for module in self.modules.values():
-                for ref in (module.lv_ref, module.hv_ref):
-                    self._by_device.setdefault(ref.device, []).append(module.name)
         return list(dict.fromkeys(n for d in sorted(devices) for n in self._by_device.get(d, [])))
 
     def record_status(self, device: str, payload: Any) -> list[str]:
@@ -50,21 +49,13 @@ class SafetyState:
         """
         if not isinstance(payload, list):
             return []
-        if self._by_channel is None:
-            self._by_channel = {}
-            for module in self.modules.values():
-                for ref in (module.lv_ref, module.hv_ref):
-                    self._by_channel.setdefault(ref, []).append(module.name)
-            self._hv_refs = {module.hv_ref for module in self.modules.values()}
         changed: list[str] = []
         for entry in payload:
             if isinstance(entry, dict) and isinstance(entry.get("number"), int):
                 ref = ChannelRef(device, entry["number"])
-                previous = self.channels.get(ref)
+                previous, hv = self.channels.get(ref), ref in self._hv_refs
                 self.channels[ref] = entry
-                if previous is None or _inputs(previous, ref in self._hv_refs) != _inputs(
-                    entry, ref in self._hv_refs
-                ):
+                if previous is None or _inputs(previous, hv) != _inputs(entry, hv):
                     changed += self._by_channel.get(ref, [])
         return changed
 
@@ -153,9 +144,6 @@ class SafetyState:
         self, inhibits: dict[str, list[str]], devices: list[str]
     ) -> dict[str, dict[str, list[str]]]:
         """:meth:`inhibits` split by device: each device's modules and channels (``dev:ch``)."""
-        if self._by_device is None:
-            self._on_devices(set())  # builds the device -> modules map
-        assert self._by_device is not None
         out: dict[str, dict[str, list[str]]] = {device: {} for device in devices}
         for device, mine in out.items():
             for name in self._by_device.get(device, []):

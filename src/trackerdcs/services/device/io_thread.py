@@ -67,7 +67,6 @@ class DeviceIO:
     def __init__(self, name: str, timeout: float = 5.0, blocking: bool = True) -> None:
         self.name = name
         self.timeout = timeout
-        self.blocking = blocking
         self.abandoned = 0  # worker threads left behind by hung calls
         self._worker = _Worker(f"io-{name}") if blocking else None
 
