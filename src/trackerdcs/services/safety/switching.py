@@ -34,7 +34,10 @@ async def switch_off(requester: Requester, device: str, channels: list[int]) -> 
     if len(channels) == 1:
         return await _one_by_one(requester, device, channels)
     chunks = [channels[i : i + MAX_CHANNELS] for i in range(0, len(channels), MAX_CHANNELS)]
-    left = await asyncio.gather(*(_together(requester, device, chunk) for chunk in chunks))
+    if len(chunks) == 1:  # sent from this task, at once: a trip's switch-offs go out in its order
+        left = [await _together(requester, device, channels)]
+    else:
+        left = await asyncio.gather(*(_together(requester, device, chunk) for chunk in chunks))
     again = [channel for chunk in left for channel in chunk]
     return await _one_by_one(requester, device, again) if again else {}
 
