@@ -3,6 +3,8 @@ topic when the request named one."""
 
 from __future__ import annotations
 
+import asyncio
+
 import aiomqtt
 from paho.mqtt.properties import Properties
 
@@ -17,16 +19,19 @@ async def send_reply(
     request: Properties | None,
     forbidden: tuple[str, ...] = (),
 ) -> None:
-    """Publish ``reply``; refuse response topics with wildcards or under ``forbidden``."""
+    """Publish ``reply``; refuse response topics with wildcards or under ``forbidden``.
+
+    Both are handed to the broker at once: the requester, waiting on the response
+    topic, used to wait a round trip more, for the acknowledgement of the first.
+    """
     body = reply.model_dump_json()
-    await client.publish(reply_topic, body, qos=1)
+    sent = [client.publish(reply_topic, body, qos=1)]
     response_topic = getattr(request, "ResponseTopic", None) if request else None
-    if not response_topic or not is_v5(client):
-        return
-    if "+" in response_topic or "#" in response_topic or response_topic.startswith(forbidden):
-        return
-    props = publish_properties()
-    correlation = getattr(request, "CorrelationData", None)
-    if correlation is not None:
-        props.CorrelationData = correlation
-    await client.publish(response_topic, body, qos=1, properties=props)
+    wildcard = response_topic is not None and ("+" in response_topic or "#" in response_topic)
+    if response_topic and is_v5(client) and not wildcard and not response_topic.startswith(forbidden):
+        props = publish_properties()
+        correlation = getattr(request, "CorrelationData", None)
+        if correlation is not None:
+            props.CorrelationData = correlation
+        sent.append(client.publish(response_topic, body, qos=1, properties=props))
+    await asyncio.gather(*sent)

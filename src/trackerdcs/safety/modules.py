@@ -123,14 +123,25 @@ def check_channel_command(
     ``inhibited`` maps a module name (or a channel ``dev:ch``) to the rules that
     inhibit it; ``status`` holds the last status of every partner channel.
     """
-    hv_module, lv_module = modules.by_hv(ref), modules.by_lv(ref)
+    hv_module = modules.by_hv(ref)
     if hv_module is not None:
         _check_hv(hv_module, ref, command, text, status, inhibited.get(hv_module.name, []))
-    if lv_module is not None and command == "switch" and _safe_switch(text, on=False):
-        _check_lv_off(lv_module, status.get(lv_module.hv_ref))
+    if command == "switch" and _safe_switch(text, on=False):
+        check_switch_off(modules, ref, status)
     rules = inhibited.get(str(ref), [])
     if rules and command == "switch" and _safe_switch(text, on=True):
         raise CommandRejected(Reason.INTERLOCKED, f"{ref} is inhibited by {', '.join(rules)}")
+
+
+def check_switch_off(modules: ModuleMap, ref: ChannelRef, status: Mapping[ChannelRef, ChannelStatus]) -> None:
+    """Raise :class:`CommandRejected` if ``ref`` may not be switched off.
+
+    Switching off is refused only to a module's LV channel while its HV is not down:
+    an interlock or a lost heartbeat never stands in the way of switching off.
+    """
+    lv_module = modules.by_lv(ref)
+    if lv_module is not None:
+        _check_lv_off(lv_module, status.get(lv_module.hv_ref))
 
 
 def _check_hv(

@@ -124,14 +124,7 @@ class CommandHandler:
 
     def _check_each(self, channels: list[int]) -> None:
         """The guard's verdict on every channel; one refusal refuses them all."""
-        if self.guard is None:
-            return
-        refused: dict[int, CommandRejected] = {}
-        for channel in channels:
-            try:
-                self.guard.check(Inbound(self.device.name, Action.CMD, SWITCH, channel), "off")
-            except CommandRejected as exc:
-                refused[channel] = exc
+        refused = self.guard.refused_offs(channels) if self.guard is not None else {}
         if refused:
             first = next(iter(refused.values()))
             raise CommandRejected(
