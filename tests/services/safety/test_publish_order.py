@@ -83,6 +83,22 @@ async def test_a_status_leaves_its_module_statuses_to_the_publisher_task() -> No
     assert sorted(statuses(client)) == sorted(f"/M{i}/status" for i in range(MODULES))
 
 
+async def trip(text: str, hv: list[str]) -> tuple[SafetyService, Recorder]:
+    """A safety service that sees the dew-point rule fire; back once every switch-off of ``hv`` is out."""
+    service = SafetyService(parse_stand(text, "test"), BrokerSettings(), None)
+    client = Recorder()
+    service.client, service.requester = cast(Any, client), Requester(cast(Any, client))
+    for device in hv:
+        service.state.engine.on_availability(device, True, time.time())
+    sample = {"temperature": 20.0, "humidity": 90.0, "dewpoint": 19.0, "ts": time.time()}
+    await service._on_status(cast(Any, client), "env", json.dumps(sample).encode())
+    wanted = {f"/{device}/cmd/switch" for device in hv} | {"/interlock/inhibit"}
+    async with asyncio.timeout(10):
+        while not wanted.issubset(topic for topic, _ in client.sent):
+            await asyncio.sleep(0.01)
+    return service, client
+
+
 async def test_a_firing_rule_publishes_the_inhibit_lists_before_its_switch_offs() -> None:
     """A device learns it is inhibited before it is told to switch off: an HV on between is refused.
 
@@ -91,15 +107,7 @@ async def test_a_firing_rule_publishes_the_inhibit_lists_before_its_switch_offs(
     switch-offs (at 5,120 modules they were 390 KB ahead of every switch-off)."""
     text = stand_text() + '[[devices]]\nname = "env"\nkind = "env"\n'
     text += '[[rules]]\nname = "dewpoint"\nsignal = "env.dewpoint_margin"\nbelow = 3.0\nhv_off = ["*"]\n'
-    service = SafetyService(parse_stand(text, "test"), BrokerSettings(), None)
-    client = Recorder()
-    service.client, service.requester = cast(Any, client), Requester(cast(Any, client))
-    service.state.engine.on_availability("hv", True, time.time())
-    sample = {"temperature": 20.0, "humidity": 90.0, "dewpoint": 19.0, "ts": time.time()}
-    await service._on_status(cast(Any, client), "env", json.dumps(sample).encode())
-    async with asyncio.timeout(10):
-        while not {"/hv/cmd/switch", "/interlock/inhibit"}.issubset(topic for topic, _ in client.sent):
-            await asyncio.sleep(0.01)
+    service, client = await trip(text, ["hv"])
     topics = [topic for topic, _ in client.sent]
     assert topics.index("/interlock/inhibit/hv") < topics.index("/hv/cmd/switch")
     # what no switch-off needs goes after them: the other devices' lists and the whole list
@@ -126,16 +134,7 @@ async def test_each_device_gets_its_list_then_its_switch_off_device_after_device
     text += '[[modules]]\nname = "N0"\nlv = "lv:63"\nhv = "hv2:0"\n[[modules]]\nname = "N1"\nlv = "lv:62"\nhv = "hv2:1"\n'
     text += '[[devices]]\nname = "env"\nkind = "env"\n'
     text += '[[rules]]\nname = "dewpoint"\nsignal = "env.dewpoint_margin"\nbelow = 3.0\nhv_off = ["*"]\n'
-    service = SafetyService(parse_stand(text, "test"), BrokerSettings(), None)
-    client = Recorder()
-    service.client, service.requester = cast(Any, client), Requester(cast(Any, client))
-    for device in ("hv", "hv2"):
-        service.state.engine.on_availability(device, True, time.time())
-    sample = {"temperature": 20.0, "humidity": 90.0, "dewpoint": 19.0, "ts": time.time()}
-    await service._on_status(cast(Any, client), "env", json.dumps(sample).encode())
-    async with asyncio.timeout(10):
-        while not {"/hv2/cmd/switch", "/interlock/inhibit"}.issubset(topic for topic, _ in client.sent):
-            await asyncio.sleep(0.01)
+    service, client = await trip(text, ["hv", "hv2"])
     topics = [topic for topic, _ in client.sent]
     order = ["/interlock/inhibit/hv", "/hv/cmd/switch", "/interlock/inhibit/hv2", "/hv2/cmd/switch"]
     assert sorted(order, key=topics.index) == order, topics
