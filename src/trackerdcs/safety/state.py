@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from trackerdcs.contract.payloads import CommandRejected, Reason
 from trackerdcs.safety.alarms import Alarm, AlarmBook, AlarmEvent
@@ -13,6 +14,22 @@ from trackerdcs.safety.rules import RuleEngine, Transition
 BOOK_ALARM = "alarm_book"  # raised when the saved alarm book cannot be read: HV stays off until acked
 WAITING_FOR_ACK = "waiting for acknowledgement"
 CACHED_SETS = 16  # sets of holding rules whose inhibit lists are kept
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def cached(cache: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """``cache[key]``, made with ``make`` when missing; a full cache is emptied first.
+
+    The keys are sets of holding rules, which a stand's few rules keep few: emptying it
+    is simpler than an LRU and never happens in practice.
+    """
+    if key not in cache:
+        if len(cache) >= CACHED_SETS:
+            cache.clear()
+        cache[key] = make()
+    return cache[key]
 
 
 class SafetyState:
@@ -127,11 +144,7 @@ class SafetyState:
         return self._inhibits_of(tuple(self.holding()))
 
     def _inhibits_of(self, holding: tuple[str, ...]) -> dict[str, list[str]]:
-        if holding not in self._inhibits:
-            if len(self._inhibits) >= CACHED_SETS:
-                self._inhibits.clear()
-            self._inhibits[holding] = self._make_inhibits(holding)
-        return self._inhibits[holding]
+        return cached(self._inhibits, holding, lambda: self._make_inhibits(holding))
 
     def _make_inhibits(self, holding: tuple[str, ...]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -154,11 +167,9 @@ class SafetyState:
         Made once for each set of holding rules (``devices`` never changes) and shared.
         """
         holding = tuple(self.holding())
-        if holding not in self._split:
-            if len(self._split) >= CACHED_SETS:
-                self._split.clear()
-            self._split[holding] = self._split_by_device(self._inhibits_of(holding), devices)
-        return self._split[holding]
+        return cached(
+            self._split, holding, lambda: self._split_by_device(self._inhibits_of(holding), devices)
+        )
 
     def _split_by_device(
         self, inhibits: dict[str, list[str]], devices: list[str]

@@ -51,7 +51,7 @@ from trackerdcs.contract.topics import DeviceTopics, InterlockTopics, device_of
 from trackerdcs.safety.alarms import AlarmError, AlarmEvent
 from trackerdcs.safety.config import ChannelRef
 from trackerdcs.safety.rules import Transition
-from trackerdcs.safety.state import CACHED_SETS, SafetyState
+from trackerdcs.safety.state import SafetyState, cached
 from trackerdcs.services.safety.book import BookFile, restore
 from trackerdcs.services.safety.modules_out import ModulePublisher
 from trackerdcs.services.safety.sequencer import SequenceError, Sequencer
@@ -450,16 +450,15 @@ class SafetyService:
 
         160 of them took 5-8 ms to make, ahead of a trip's first switch-off.
         """
-        key = tuple(holding.items())
-        if key not in self._bodies:
-            if len(self._bodies) >= CACHED_SETS:
-                self._bodies.clear()
-            notes = {rule: note for rule, note in holding.items() if note}
-            self._bodies[key] = {
+        notes = {rule: note for rule, note in holding.items() if note}
+
+        def make() -> dict[str, bytes]:
+            return {
                 device: orjson.dumps({"inhibit": mine, "notes": _notes_of(mine, notes)})
                 for device, mine in self.state.inhibits_by_device(self._devices).items()
             }
-        return self._bodies[key]
+
+        return cached(self._bodies, tuple(holding.items()), make)
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         while True:
