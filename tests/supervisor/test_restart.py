@@ -76,6 +76,9 @@ async def test_a_child_can_run_at_a_lower_cpu_priority() -> None:
     process = await child.start()
     try:
         assert os.getpriority(os.PRIO_PROCESS, process.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+        group = Path(f"/proc/{process.pid}/autogroup")
+        if group.exists():  # its own session's group: without its nice, the child's did nothing
+            assert group.read_text().split()[-1] == "10"
     finally:
         task = asyncio.create_task(child.run())
         await stop(task)

@@ -9,12 +9,15 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+AUTOGROUP = "/proc/self/autogroup"
+AUTOGROUP_TRIES = 10  # the kernel takes one change per 100 ms (see lower_priority)
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -31,19 +34,43 @@ async def spawn(
     which then stops the children in order (devices first, broker last).
 
     ``env``: variables added to ours (a secret goes here, never on the command line).
-    ``nice``: how much lower the child's CPU priority is than ours (0: the same).
+    ``nice``: how much lower the child's CPU priority is than ours (0: the same); see
+    :func:`lower_priority`.
     """
     environment = {**os.environ, **env} if env else None
 
     def prepare() -> None:  # pragma: no cover - runs in the child
         die_with_parent()
         if nice:
-            with contextlib.suppress(OSError):
-                os.nice(nice)
+            lower_priority(nice)
 
     return await asyncio.create_subprocess_exec(
         *argv, start_new_session=True, preexec_fn=prepare, env=environment
     )
+
+
+def lower_priority(nice: int) -> None:  # pragma: no cover - runs in the child
+    """Lower this process's CPU priority by ``nice``, also against processes of other sessions.
+
+    Where the kernel groups processes by session (``CONFIG_SCHED_AUTOGROUP``, on in Debian's
+    and Ubuntu's kernels), the scheduler shares the CPU between the groups first, and a
+    process's own nice value counts only within its group. A child in a session of its own
+    is its group's only member, so ``os.nice`` alone changed nothing: the group's nice value
+    has to be lowered too. That needs no privilege, but the kernel takes one such change
+    per 100 ms from an unprivileged user and refuses the others (EAGAIN), so we retry.
+    """
+    with contextlib.suppress(OSError):
+        os.nice(nice)
+    for _ in range(AUTOGROUP_TRIES):
+        try:
+            with open(AUTOGROUP, "w") as group:
+                group.write(str(nice))
+        except BlockingIOError:
+            time.sleep(0.05)
+        except OSError:  # no autogroups here
+            return
+        else:
+            return
 
 
 async def stop(process: asyncio.subprocess.Process, name: str, grace: float = 5.0) -> None:
