@@ -50,12 +50,12 @@ async def test_a_change_during_a_full_publish_does_not_overtake_it() -> None:
     client = Recorder()
     full = asyncio.create_task(service.modules_out.publish(cast(Any, client), force=True))
     await asyncio.sleep(0)  # the full publish is under way
-    service.state.sequence["M60"] = ("on", None)  # M60 changes meanwhile
+    service.state.sequence["M10"] = ("on", None)  # M10 changes meanwhile
     await service.modules_out.publish(cast(Any, client))
     await full
-    seqs = [body["seq"] for topic, body in client.published if topic == "/M60/status"]
+    seqs = [body["seq"] for topic, body in client.published if topic == "/M10/status"]
     assert seqs == sorted(seqs) and len(seqs) == 2, seqs
-    last = [body for topic, body in client.published if topic == "/M60/status"][-1]
+    last = [body for topic, body in client.published if topic == "/M10/status"][-1]
     assert last["sequence"] == "on"  # the retained status is the newest
 
 
