@@ -161,12 +161,15 @@ class SafetyState:
                 out.setdefault(target, []).append(rule.name)
         return out
 
-    def inhibits_by_device(self, devices: list[str]) -> dict[str, dict[str, list[str]]]:
+    def inhibits_by_device(
+        self, devices: list[str], holding: tuple[str, ...] | None = None
+    ) -> dict[str, dict[str, list[str]]]:
         """:meth:`inhibits` split by device: each device's modules and channels (``dev:ch``).
 
-        Made once for each set of holding rules (``devices`` never changes) and shared.
+        ``holding``: the rules that hold (None: those that hold now). Made once for each
+        set of holding rules (``devices`` never changes) and shared.
         """
-        holding = tuple(self.holding())
+        holding = tuple(self.holding()) if holding is None else holding
         return cached(
             self._split, holding, lambda: self._split_by_device(self._inhibits_of(holding), devices)
         )
