@@ -71,6 +71,10 @@ def test_the_seed_roles_are_all_there_with_pinned_images_healthchecks_and_restar
         assert ":" in image and not image.endswith(":latest"), f"{name}: {image} is not pinned"
         assert service["healthcheck"]["test"], name
         assert service["restart"] == "unless-stopped", name
+    # the archiver and the console yield the CPU to the control path, as under `dcs up`
+    shares = {name: service.get("cpu_shares", 1024) for name, service in services.items()}
+    assert shares.pop("archiver") == shares.pop("console") < 1024
+    assert set(shares.values()) == {1024}
 
 
 def test_the_dev_overlay_only_maps_ports_on_loopback(out: Path) -> None:

@@ -22,6 +22,9 @@ from trackerdcs.stand import Stand
 Service = dict[str, Any]
 HEALTH_TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "20s"}
 RESTART = "unless-stopped"
+# The archiver and the console yield the CPU to the control path, as `dcs up` runs them at
+# nice 10: that is a tenth of the weight, and docker's default share is 1024.
+BACKGROUND_CPU_SHARES = 102
 MONGO_DB = "trackerdcs"
 DAQ_STORE = f"mongodb://{DAQ}@mongodb:27017/{MONGO_DB}?authSource={MONGO_DB}"
 CONSOLE_STORE = f"mongodb://{CONSOLE}@mongodb:27017/{MONGO_DB}?authSource={MONGO_DB}"
@@ -93,6 +96,7 @@ class ComposeBuilder:
         )
         service["volumes"].append(f"archiver-spool:{im.DATA_IN_CONTAINER}")
         service["depends_on"] |= _healthy("influxdb")
+        service["cpu_shares"] = BACKGROUND_CPU_SHARES
         return service
 
     def safety(self) -> Service:
@@ -138,6 +142,7 @@ class ComposeBuilder:
             service["environment"]["DCS_RUNSTORE_PASSWORD"] = self.store.env("mongodb-console")
             service["depends_on"] |= _healthy("mongodb")
         service["healthcheck"] = _health(["CMD", "python", "-c", con.PROBE])
+        service["cpu_shares"] = BACKGROUND_CPU_SHARES
         return service
 
     # -- third-party services ------------------------------------------------------
