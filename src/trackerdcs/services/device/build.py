@@ -9,6 +9,7 @@ from trackerdcs.contract.topics import InterlockTopics
 from trackerdcs.devices.clock import SystemClock
 from trackerdcs.devices.registry import create_device
 from trackerdcs.services.device.guard import Guard
+from trackerdcs.services.device.schedule import phase_of
 from trackerdcs.services.device.service import DeviceService
 from trackerdcs.stand import Stand
 
@@ -23,5 +24,9 @@ def guard_for(stand: Stand, name: str) -> Guard | None:
 
 
 def device_service(stand: Stand, name: str, broker: BrokerSettings) -> DeviceService:
-    device = create_device(stand.device(name), SystemClock())
-    return DeviceService(device, broker, buffer=stand.broker.buffer, guard=guard_for(stand, name))
+    config = stand.device(name)
+    names = [d.name for d in stand.devices]
+    phase = phase_of(names.index(name), len(names), config.period)  # the same in every process
+    device = create_device(config, SystemClock())
+    guard = guard_for(stand, name)
+    return DeviceService(device, broker, buffer=stand.broker.buffer, guard=guard, phase=phase)

@@ -30,6 +30,7 @@ from trackerdcs.services.device.commands import CommandHandler
 from trackerdcs.services.device.faults import Backoff, describe
 from trackerdcs.services.device.guard import Guard
 from trackerdcs.services.device.io_thread import DeviceIO
+from trackerdcs.services.device.schedule import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class DeviceService:
         io_timeout: float = 5.0,
         guard: Guard | None = None,
         backoff: Backoff | None = None,
+        phase: float = 0.0,
     ) -> None:
         self.guard = guard
         self.device = device
@@ -57,6 +59,7 @@ class DeviceService:
         self.io = DeviceIO(device.name, io_timeout, blocking=device.blocking)
         self.outbox = Outbox(buffer)
         self.poll = poll if poll is not None else min(device.config.period, 0.25)
+        self.schedule = Schedule(device.config.period, self.poll, phase)
         self.commands = CommandHandler(
             device, self.io, device.clock.time, self._rebirth, guard, fault=lambda: self.fault
         )
@@ -68,7 +71,6 @@ class DeviceService:
         self._replies: set[asyncio.Task[None]] = set()
         self._reply_slots = asyncio.Semaphore(REPLIES_IN_FLIGHT)
         self._last_key: tuple[object, ...] | None = None
-        self._last_publish = float("-inf")
 
     async def run(self) -> None:
         try:
@@ -94,7 +96,7 @@ class DeviceService:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll):
+                async with asyncio.timeout(self.schedule.until_poll(self.device.clock.monotonic())):
                     await self._wake.wait()
 
     async def _sample_once(self, force: bool = False) -> None:
@@ -102,7 +104,7 @@ class DeviceService:
             if force:
                 self._publish_error()
             return
-        due = force or self._due(self.device.clock.monotonic())
+        due = force or self.schedule.due(self.device.clock.monotonic())
         try:
             if due:
                 sample: Sample | None = await self.io.call(self.device.read)
@@ -114,18 +116,16 @@ class DeviceService:
         if sample is not None:
             self._publish_if_due(sample, force)
 
-    def _due(self, now: float) -> bool:
-        return now - self._last_publish >= self.device.config.period
-
     def _publish_if_due(self, sample: Sample, force: bool) -> None:
         now = self.device.clock.monotonic()
-        if force or self._due(now) or sample.key != self._last_key:
+        if force or self.schedule.due(now) or sample.key != self._last_key:
             self._publish_status(sample, now)
 
     def _publish_status(self, sample: Sample, now: float) -> None:
         payload = encode_status(sample.body, sample.ts, self.seq)
         self.seq += 1
-        self._last_key, self._last_publish = sample.key, now
+        self._last_key = sample.key
+        self.schedule.published(now)
         self.outbox.put(Outgoing(self.topics.status, payload))
         if self.guard is not None:
             self.guard.own_status(sample.body)
