@@ -73,7 +73,7 @@ class Load:
     async def quiesce(self, timeout: float = 60.0) -> dict[str, int]:
         """Stop publishing, wait until every buffered status reached the broker; points per device."""
         for service in self.services:
-            service.device.config.period = 1e9  # nothing changes, so nothing more is published
+            service.schedule.period = 1e9  # nothing changes, so nothing more is published
         async with asyncio.timeout(timeout):
             while any(len(s.outbox) for s in self.services) or not all(
                 s.connected.is_set() for s in self.services

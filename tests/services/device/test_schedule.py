@@ -3,6 +3,8 @@ not fall into step (docs/decisions/0033). Driven here by a clock the test moves.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from trackerdcs.services.device.schedule import Schedule, phase_of
@@ -25,7 +27,7 @@ def test_statuses_go_out_a_period_apart_at_the_phase_whenever_the_device_started
     assert published[0] == start  # the first at once
     steady = published[1:]
     assert all(abs(t % 1.0 - 0.4) < 0.01 for t in steady), steady
-    assert all(abs(b - a - 1.0) < 0.01 for a, b in zip(steady, steady[1:], strict=False))
+    assert all(abs(b - a - 1.0) < 0.01 for a, b in itertools.pairwise(steady))
 
 
 def test_a_timer_firing_a_hair_early_still_publishes_on_time() -> None:
@@ -55,6 +57,6 @@ def test_polls_fall_on_the_grid_in_between() -> None:
 def test_the_phases_of_a_stand_spread_evenly_over_the_period() -> None:
     phases = [phase_of(i, 160, 1.0) for i in range(160)]
     assert phases[0] == 0.0 and max(phases) < 1.0
-    gaps = {round(b - a, 9) for a, b in zip(phases, phases[1:], strict=False)}
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(phases)}
     assert gaps == {round(1 / 160, 9)}
     assert phase_of(0, 0, 1.0) == 0.0

@@ -18,7 +18,7 @@ class Schedule:
 
     def __init__(self, period: float, poll: float, phase: float = 0.0) -> None:
         self.period, self.poll, self.phase = period, poll, phase
-        self._next = -math.inf  # when the next periodic status is due
+        self._last = -math.inf  # when the last status went out
 
     def until_poll(self, now: float) -> float:
         """Seconds from ``now`` to the next poll."""
@@ -26,13 +26,19 @@ class Schedule:
 
     def due(self, now: float) -> bool:
         """Whether a status is due at the poll of ``now`` (a timer may fire a hair early)."""
-        return now >= self._next - self.poll / 2
+        return now >= self._next() - self.poll / 2
 
     def published(self, now: float) -> None:
-        """A status went out at ``now`` (periodic or not): the next is due on the grid,
-        at most a period (and half a poll) later."""
-        after = now + self.poll / 2
-        self._next = self.phase + math.ceil((after - self.phase) / self.period) * self.period
+        """A status went out at ``now``, periodic or not."""
+        self._last = now
+
+    def _next(self) -> float:
+        """The next periodic status: the grid point after the last status (at most a
+        period and half a poll later), with the period as it is now."""
+        if self._last == -math.inf:
+            return self._last
+        after = self._last + self.poll / 2
+        return self.phase + math.ceil((after - self.phase) / self.period) * self.period
 
 
 def phase_of(index: int, count: int, period: float) -> float:
