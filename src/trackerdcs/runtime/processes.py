@@ -65,11 +65,10 @@ def lower_priority(nice: int) -> None:  # pragma: no cover - runs in the child
         try:
             with open(AUTOGROUP, "w") as group:
                 group.write(str(nice))
+            return
         except BlockingIOError:
             time.sleep(0.05)
         except OSError:  # no autogroups here
-            return
-        else:
             return
 
 

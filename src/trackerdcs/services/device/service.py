@@ -58,8 +58,8 @@ class DeviceService:
         self.topics = DeviceTopics(device.name)
         self.io = DeviceIO(device.name, io_timeout, blocking=device.blocking)
         self.outbox = Outbox(buffer)
-        self.poll = poll if poll is not None else min(device.config.period, 0.25)
-        self.schedule = Schedule(device.config.period, self.poll, phase)
+        poll = poll if poll is not None else min(device.config.period, 0.25)
+        self.schedule = Schedule(device.config.period, poll, phase)
         self.commands = CommandHandler(
             device, self.io, device.clock.time, self._rebirth, guard, fault=lambda: self.fault
         )
