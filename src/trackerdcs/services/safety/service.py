@@ -137,8 +137,12 @@ class SafetyService:
         holding, rules = self.state.holding(), self.state.engine.rules
         for rule in rules[: CACHED_SETS // 2]:  # the caches keep 16 sets
             self.state.off_targets_by_device(rule)
-            # in the order holding() will give, so that the trip finds it
-            tripped = {r.name: holding.get(r.name) for r in rules if r.name in holding or r is rule}
+            # as holding() will give it with the rule firing (no note), in its order
+            tripped = {
+                r.name: None if r is rule else holding[r.name]
+                for r in rules
+                if r is rule or r.name in holding
+            }
             self._list_bodies(tripped | {n: note for n, note in holding.items() if n not in tripped})
 
     async def run(self) -> None:
