@@ -223,6 +223,18 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def cmdline(pid: int) -> bytes:
+    """The command line of ``pid``, NUL-separated; empty once the process is gone.
+
+    A process listed by children_of can be reaped before its cmdline is read (a
+    broker just killed by the test is), so a missing one reads as nothing.
+    """
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

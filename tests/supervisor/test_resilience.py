@@ -19,6 +19,7 @@ from tests.helpers import (
     BrokerProcess,
     alive,
     children_of,
+    cmdline,
     dcs_argv,
     decode,
     free_port,
@@ -26,7 +27,7 @@ from tests.helpers import (
     probe,
     wait_until,
 )
-from tests.supervisor.test_stack import Proc, cmdline
+from tests.supervisor.test_stack import Proc
 from trackerdcs.bus.settings import BrokerSettings
 
 pytestmark = pytest.mark.broker

@@ -18,6 +18,7 @@ from tests.helpers import (
     BrokerProcess,
     alive,
     children_of,
+    cmdline,
     dcs_argv,
     decode,
     free_port,
@@ -240,10 +241,6 @@ def test_environment_variable_names_the_broker(mosquitto: BrokerProcess) -> None
     result = subprocess.run(dcs_argv("status"), capture_output=True, text=True, env=env, timeout=30)
     assert result.returncode == 0
     assert "no device has published" in result.stdout
-
-
-def cmdline(pid: int) -> bytes:
-    return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 async def test_dcs_up_restarts_a_device_that_dies(tmp_path: Path, stand_file: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Locator, Page, ViewportSize, expect
 
-from tests.helpers import TIMEOUT, children_of
+from tests.helpers import TIMEOUT, children_of, cmdline
 from tests.services.console.stack import ConsoleStack
 from tests.ui import ARTIFACTS
 
@@ -46,11 +46,8 @@ def dcs(stack: ConsoleStack, *args: str) -> subprocess.CompletedProcess[str]:
 def child(stack: ConsoleStack, needle: bytes) -> int:
     """The pid of the `dcs up` child whose command line contains ``needle``."""
     for pid in children_of(stack.proc.popen.pid):
-        try:
-            if needle in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return pid
-        except OSError:
-            continue
+        if needle in cmdline(pid):
+            return pid
     raise AssertionError(f"no child of dcs up runs {needle!r}")
 
 
