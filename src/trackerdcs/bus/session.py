@@ -22,6 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from trackerdcs.bus.settings import BrokerSettings, client_id, tls_context
+from trackerdcs.bus.write_now import write_at_once
 from trackerdcs.contract.payloads import OFFLINE
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,13 @@ async def session(
     persistent: bool = False,
     timeout: float = 10.0,
     queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
+    at_once: bool = True,
 ) -> AsyncIterator[aiomqtt.Client]:
     """Open one connection to the broker, negotiating the protocol version.
 
     ``queue_type``: the incoming messages' queue (:func:`trackerdcs.bus.urgent.urgent_first`).
+    ``at_once``: each publish is written to the socket as it is made
+    (:mod:`trackerdcs.bus.write_now`); otherwise when the loop next finds it writable.
     """
     protocols = _protocols(settings)
     for attempt, protocol in enumerate(protocols, start=1):
@@ -101,6 +105,8 @@ async def session(
             # paho leaves Nagle's algorithm on, which delays each small publish ~40 ms.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
+        if at_once:
+            write_at_once(client)
         # We pipeline on purpose (publish_all, an interlock's commands): aiomqtt would log a
         # warning for every publish while more than 10 wait, thousands of lines a trip.
         client.pending_calls_threshold = INFLIGHT_LIMIT
@@ -179,6 +185,7 @@ async def online_session(
     loops: Loops,
     connected: asyncio.Event,
     queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
+    at_once: bool = True,
 ) -> None:
     """One broker session of a service that has an availability topic.
 
@@ -188,7 +195,7 @@ async def online_session(
     the first broker error ends them all and is raised for :func:`keep_connected`.
     """
     will = Will(availability, OFFLINE, qos=1, retain=True)
-    async with session(broker, client_id(name), will=will, queue_type=queue_type) as client:
+    async with session(broker, client_id(name), will=will, queue_type=queue_type, at_once=at_once) as client:
         try:
             await announce(client)
             honour_cancel()  # a stop during the announcement's publishes or subscribes
