@@ -168,7 +168,7 @@ class SafetyService:
             urgent_first(self._urgent),
             # A trip's publishes are written together once made, after the first device's
             # (_flush): written one by one, they came in a trickle that hv_000's host and the
-            # broker woke for while it handled its own, and its reply took 15-23 ms, not 9
+            # broker woke for while it handled its own: its reply took 11-23 ms at the median, not 9
             # (docs/decisions/0035).
             at_once=False,
         )
