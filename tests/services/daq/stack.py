@@ -123,6 +123,11 @@ async def online(p: Probe, name: str) -> None:
 SLOW = 60.0  # s: the first wait of a test may include the whole stack starting on a busy machine
 
 
+def sampled_after(ts: float) -> Callable[[Any], bool]:
+    """A device status measured after ``ts`` (a supply's is a list of channels)."""
+    return lambda s: (s[0] if isinstance(s, list) and s else s).get("ts", 0) > ts
+
+
 def m1(check: Callable[[Any], bool]) -> Callable[[aiomqtt.Message], bool]:
     return lambda m: m.topic.value == "/M1/status" and isinstance(decode(m), dict) and check(decode(m))
 
@@ -132,8 +137,14 @@ async def module_state(p: Probe, state: str, start: int = 0) -> None:
 
 
 async def hv_on(p: Probe) -> None:
-    """M1 at HV_ON (the run's requirement), switching it on if it is not."""
-    await online(p, "interlock")
+    """M1 at HV_ON (the run's requirement), switching it on if it is not.
+
+    The stack is only known to have its broker: the safety service may be online, and M1
+    reported, before the devices are, and a sequence started then asks a device that is
+    not there yet (it fails with "no reply").
+    """
+    for name in ("interlock", "lv", "hv"):
+        await online(p, name)
     await p.wait_for(m1(lambda s: "state" in s), timeout=SLOW, what="M1's state")
     latest = [decode(m) for m in p.messages if m.topic.value == "/M1/status"][-1]
     if latest.get("state") != "HV_ON":

@@ -21,6 +21,7 @@ from tests.services.daq.stack import (
     online,
     record_of,
     run_to_end,
+    sampled_after,
     start_stack,
     stop_stack,
 )
@@ -231,7 +232,9 @@ async def test_a_run_stopped_by_a_dewpoint_interlock(stack: Stack) -> None:
         mark = p.mark()
         reply = await p.command("/daq/cmd/start", json.dumps({"calibration": "PSquickTest", "config": slow}))
         run_id = reply.message.split(":", 1)[0].removeprefix("run ")
-        await p.status("daq", lambda s: s.get("state") == "running", start=mark)
+        running = await p.status("daq", lambda s: s.get("state") == "running", start=mark)
+        for device in ("hv", "lv", "env"):  # the run holds a sample of each before it is stopped
+            await p.status(device, sampled_after(running["ts"]), start=mark)
         await p.command("/env/sim/humidity", "99")
         await p.status("daq", lambda s: s.get("state") == "aborted", start=mark)
         record = await record_of(stack, run_id)
